@@ -1,0 +1,175 @@
+"""The `mlinspect` command: argument parsing, error reporting and output; the only module that prints."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+
+from mlinspect.errors import ExitStatus, MlinspectError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Inspect, profile and diff Core ML models (.mlpackage, .mlmodel).",
+)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class OpSort(str, Enum):
+    program = "program"
+    bytes = "bytes"
+    flops = "flops"
+    type = "type"
+    name = "name"
+
+
+ModelArgument = Annotated[Path, typer.Argument(help="A .mlpackage folder or .mlmodel file.", show_default=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Write JSON to stdout instead of the text report.")]
+FormatOption = Annotated[
+    OutputFormat | None, typer.Option("--format", help="Output format; --json is short for --format json.")
+]
+
+
+_options = {"traceback": False}
+
+
+@app.callback()
+def _main(
+    traceback: Annotated[bool, typer.Option("--traceback", help="Show the full traceback of an error.")] = False,
+) -> None:
+    """Inspect, profile and diff Core ML models (.mlpackage, .mlmodel)."""
+    _options["traceback"] = traceback
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn an MlinspectError raised by `command` into `mlinspect: error: ...` on stderr and its exit status."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except MlinspectError as error:
+            if _options["traceback"]:
+                raise
+            sys.stderr.write(f"mlinspect: error: {error}\n")
+            raise typer.Exit(int(error.exit_status)) from None
+
+    return wrapper
+
+
+def _format(json_flag: bool, output_format: OutputFormat | None) -> OutputFormat:
+    if json_flag:
+        return OutputFormat.json
+    return output_format or OutputFormat.text
+
+
+def write_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def console():
+    from rich.console import Console
+
+    # Piped output gets a fixed, wide layout so that long op ids stay on one line.
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+
+
+@app.command()
+@reports_errors
+def summary(model: ModelArgument, json_flag: JsonOption = False, output_format: FormatOption = None) -> None:
+    """Summarize a model: inputs, outputs, functions, op counts, weight bytes, quantization coverage."""
+    from mlinspect.analysis.summary import summarize
+    from mlinspect.reader import load
+
+    record = summarize(load(model))
+    if _format(json_flag, output_format) is OutputFormat.json:
+        write_json(record)
+        return
+    from mlinspect.cli.render_summary import render_summary
+
+    render_summary(record, console())
+
+
+@app.command()
+@reports_errors
+def ops(
+    model: ModelArgument,
+    category: Annotated[
+        list[str] | None, typer.Option("--category", "-c", help="Show only ops of this category (repeatable).")
+    ] = None,
+    sort: Annotated[OpSort, typer.Option("--sort", help="Row order.")] = OpSort.program,
+    include_constants: Annotated[
+        bool, typer.Option("--constants", help="Include const and constexpr ops (hidden by default).")
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Show at most this many rows.")] = None,
+    json_flag: JsonOption = False,
+    output_format: FormatOption = None,
+) -> None:
+    """List one row per op: id, type, category, weight dtype and bytes, activation quantization, static cost."""
+    from mlinspect.analysis import categories as cat
+    from mlinspect.analysis.ops import analyze, op_record
+    from mlinspect.reader import load
+
+    if category:
+        unknown = sorted(set(category) - set(cat.CATEGORIES))
+        if unknown:
+            raise MlinspectError(f"unknown category {unknown[0]!r}; try one of: {', '.join(cat.CATEGORIES)}")
+
+    loaded = load(model)
+    rows = [op_record(a) for a in analyze(loaded).ops]
+    if category:
+        rows = [row for row in rows if row["category"] in category]
+    elif not include_constants:
+        rows = [row for row in rows if row["category"] not in (cat.CONST, cat.WEIGHT_DECOMPRESSION)]
+    rows = sort_ops(rows, sort)
+    if limit is not None:
+        rows = rows[:limit]
+
+    if _format(json_flag, output_format) is OutputFormat.json:
+        write_json({"schema": "mlinspect.ops/1", "model": str(model), "ops": rows, "warnings": list(loaded.warnings)})
+        return
+    from mlinspect.cli.render_summary import render_ops
+
+    render_ops(rows, console())
+    for warning in loaded.warnings:
+        _warn(warning)
+
+
+def sort_ops(rows: list[dict[str, Any]], sort: OpSort) -> list[dict[str, Any]]:
+    keys = {
+        OpSort.program: lambda row: (row["function"], row["index"]),
+        OpSort.bytes: lambda row: -row["weight_bytes"],
+        OpSort.flops: lambda row: -(row["flops"] or 0),
+        OpSort.type: lambda row: (row["type"], row["function"], row["index"]),
+        OpSort.name: lambda row: row["id"],
+    }
+    return sorted(rows, key=keys[sort])
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"mlinspect: warning: {message}\n")
+
+
+def main() -> None:
+    try:
+        app(prog_name="mlinspect")
+    except BrokenPipeError:
+        # The reader of stdout went away (as with `| head`): not an error of ours.
+        sys.stderr.close()
+        sys.exit(ExitStatus.SUCCESS)

@@ -1,0 +1,95 @@
+"""Read Core ML model files into records, without writing anything and without reading weight data."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from mlinspect.errors import InvalidModelError
+from mlinspect.mil.records import Model
+from mlinspect.reader import description as desc
+from mlinspect.reader.package import locate
+from mlinspect.reader.program import ProgramReader, WeightFiles
+from mlinspect.reader.proto import model_pb2
+
+_PIPELINES = ("pipeline", "pipelineClassifier", "pipelineRegressor")
+_NEURAL_NETWORKS = ("neuralNetwork", "neuralNetworkClassifier", "neuralNetworkRegressor")
+
+
+def load(path: str | os.PathLike[str]) -> Model:
+    """Read the model at `path` (.mlpackage folder or .mlmodel file) into a Model record.
+
+    Raises InvalidModelError naming the file when it cannot be read. A missing
+    weight file is not an error: the model is read, sizes come from the
+    declared types, and `Model.warnings` says so.
+    """
+    location = locate(path)
+    shown_model_file = _shown(Path(path), location.model_file, location.root)
+    data = location.model_file.read_bytes()
+
+    spec = model_pb2().Model()
+    try:
+        spec.ParseFromString(data)
+    except Exception as error:  # protobuf raises DecodeError, or RecursionError on deep nesting
+        raise InvalidModelError(shown_model_file, f"not a valid Core ML model file (protobuf parse failed: {error})") from error
+    if spec.WhichOneof("Type") is None:
+        raise InvalidModelError(shown_model_file, "not a valid Core ML model file: no model type in the specification")
+
+    weights = WeightFiles(location.model_file.parent, location.root, shown_model_file.parent)
+    try:
+        model = _model(spec, str(path), str(shown_model_file), weights, prefix="")
+    finally:
+        weights.close()
+    return _with(model, weight_files=weights.summaries(), warnings=tuple(weights.warnings))
+
+
+def _model(spec: Any, path: str, shown: str, weights: WeightFiles, prefix: str) -> Model:
+    kind = spec.WhichOneof("Type")
+    description = spec.description
+    default_function = description.defaultFunctionName or None
+    common = dict(
+        path=path,
+        kind=kind,
+        specification_version=spec.specificationVersion,
+        inputs=desc.features(description.input),
+        outputs=desc.features(description.output),
+        states=desc.features(description.state),
+        metadata=desc.metadata(description),
+        functions=desc.functions(description),
+        default_function=default_function,
+    )
+
+    if kind == "mlProgram":
+        program = ProgramReader(shown, weights, prefix).program(spec.mlProgram, default_function)
+        return Model(program=program, **common)
+
+    if kind in _PIPELINES:
+        pipeline = getattr(spec, kind)
+        pipeline = pipeline.pipeline if kind != "pipeline" else pipeline
+        sub_models = tuple(
+            _model(sub, f"{path}#{index}", shown, weights, prefix=f"{prefix}{index}:")
+            for index, sub in enumerate(pipeline.models)
+        )
+        return Model(sub_models=sub_models, **common)
+
+    if kind in _NEURAL_NETWORKS:
+        network = getattr(spec, kind)
+        layers = Counter(layer.WhichOneof("layer") or "unknown" for layer in network.layers)
+        return Model(layers=dict(layers.most_common()), **common)
+
+    return Model(**common)
+
+
+def _with(model: Model, **changes: Any) -> Model:
+    from dataclasses import replace
+
+    return replace(model, **changes)
+
+
+def _shown(given: Path, model_file: Path, root: Path) -> Path:
+    """Return the model file's path as the user would write it: under the path they passed."""
+    if model_file == root or given.is_file():
+        return given
+    return given / model_file.relative_to(root)
