@@ -182,12 +182,14 @@ def calibration_batches(size: VitSize) -> list[torch.Tensor]:
 def trace(model: torch.nn.Module, example: torch.Tensor) -> torch.jit.ScriptModule:
     """Trace ``model`` with ``torch.jit.trace``.
 
-    The fast path of ``nn.MultiheadAttention`` is turned off because it runs only without
-    autograd, so the tracer's check run takes another path and fails. It also emits
-    ``aten::_native_multi_head_attention``, which coremltools does not convert. The slow path
-    (torch 2.14) calls ``F.scaled_dot_product_attention`` when ``need_weights=False``.
-    ``torch.export`` converts the FP16 model too, but fails on the finalized quantized model:
-    ``quantize_per_channel`` has no fake-tensor kernel in torch 2.14.1.
+    The fast path of ``nn.MultiheadAttention`` is turned off. Under ``no_grad`` it traces to
+    ``aten::_native_multi_head_attention``, which coremltools 9.0 cannot convert. With autograd
+    on, the trace takes the slow path but the tracer's check run takes the fast path, and the
+    check fails. The slow path of torch 2.14 calls ``F.scaled_dot_product_attention`` because
+    torchvision passes ``need_weights=False``.
+
+    ``torch.export`` converts the FP16 model too, but fails on the finalized quantized model
+    because ``quantize_per_channel`` has no fake-tensor kernel in torch 2.14.1.
     """
     previous = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
@@ -259,13 +261,30 @@ def palettize_4bit(model: ct.models.MLModel) -> ct.models.MLModel:
     return cto.coreml.palettize_weights(model, config)
 
 
+_NUMPY_PERCENTILE = np.percentile
+
+
+def _percentile_in_float32(values: Any, q: Any, *args: Any, **kwargs: Any) -> Any:
+    array = np.asarray(values)
+    if array.dtype == np.float16:
+        array = array.astype(np.float32)
+    return _NUMPY_PERCENTILE(array, q, *args, **kwargs)
+
+
 def prune_half(model: ct.models.MLModel) -> ct.models.MLModel:
+    """Prune the half of each weight with the smallest magnitudes.
+
+    coremltools 9.0 takes the magnitude threshold with ``np.percentile`` on the FP16 weight. With
+    numpy 2.3 that returns NaN for arrays of more than 65504 elements (the index is computed in
+    float16 and overflows), and then nothing is pruned. The percentile is taken in float32 here.
+    """
     config = cto.coreml.OptimizationConfig(
         global_config=cto.coreml.OpMagnitudePrunerConfig(
             target_sparsity=0.5, weight_threshold=WEIGHT_THRESHOLD
         )
     )
-    return cto.coreml.prune_weights(model, config)
+    with mock.patch("numpy.percentile", _percentile_in_float32):
+        return cto.coreml.prune_weights(model, config)
 
 
 def quantize_activations_int8(
@@ -587,7 +606,7 @@ def check_torch_w8a8(model: ct.models.MLModel, size: VitSize) -> None:
 
 
 def check_coreml_w8a8(model: ct.models.MLModel, variant: str) -> None:
-    """Check that every linear has an int8 weight and, except the last one, a dequantized input."""
+    """Check that every linear has an int8 weight and an input through quantize/dequantize."""
     for linear in linear_coverage(model):
         if linear.weight_producer != "constexpr_affine_dequantize":
             _fail(variant, f"linear {linear.name} has no int8 weight")
@@ -599,6 +618,17 @@ def check_fused_attention(model: ct.models.MLModel, size: VitSize) -> None:
     fused = count_ops(model, "scaled_dot_product_attention")
     if fused != size.num_layers:
         _fail("fp16_macos15", f"found {fused} scaled_dot_product_attention ops, not {size.num_layers}")
+
+
+def check_sparsity(model: ct.models.MLModel, minimum: float) -> None:
+    """Check that each sparse weight has at least ``minimum`` zeros."""
+    for op in model._mil_program.functions["main"].operations:
+        if op.op_type != "constexpr_sparse_to_dense":
+            continue
+        mask = np.asarray(op.inputs["mask"].val)
+        sparsity = 1.0 - np.count_nonzero(mask) / mask.size
+        if sparsity < minimum:
+            _fail("pruned50_macos15", f"{op.name} has sparsity {sparsity:.3f} < {minimum}")
 
 
 def log_coverage(variant: str, model: ct.models.MLModel) -> None:
@@ -695,6 +725,8 @@ def make_samples(size: VitSize, out: Path) -> list[Path]:
     LOGGER.info("palettizing and pruning the macOS 15 model")
     palettized = palettize_4bit(fp16_macos15)
     pruned = prune_half(fp16_macos15)
+    # Ties at the median magnitude are pruned too, so sparsity is at least 0.5 up to rounding.
+    check_sparsity(pruned, minimum=0.49)
 
     written.append(save_variant(fp16_macos14, size, "fp16_macos14", out))
     written.append(save_variant(torch_w8a8, size, "w8a8_torch_macos14", out))
@@ -725,7 +757,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    # coremltools logs every converted and removed op at INFO, so only this script logs at INFO.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    LOGGER.setLevel(logging.INFO)
     make_samples(SIZES[args.size], args.out)
     return 0
 

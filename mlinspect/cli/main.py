@@ -173,3 +173,7 @@ def main() -> None:
         # The reader of stdout went away (as with `| head`): not an error of ours.
         sys.stderr.close()
         sys.exit(ExitStatus.SUCCESS)
+
+
+# Commands defined in their own modules register on `app` when imported.
+from mlinspect.cli import diff_command  # noqa: E402, F401

@@ -9,7 +9,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from mlinspect.cli.format import human_bytes, human_count, percent, shape
+from mlinspect.humanize import human_bytes, human_count, percent, shape
 
 
 def _feature_line(feature: dict[str, Any]) -> str:

@@ -1,0 +1,92 @@
+"""The `mlinspect diff` command."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mlinspect.cli.main import FormatOption, JsonOption, OutputFormat, app, console, reports_errors, write_json
+from mlinspect.errors import ExitStatus
+
+
+class Check(str, Enum):
+    weight_growth = "weight-growth"
+    lost_quantization = "lost-quantization"
+    only_in_b = "only-in-b"
+    any_change = "any-change"
+
+
+def failed_checks(document: dict[str, Any], checks: list[Check], min_coverage: float | None) -> list[str]:
+    """Return one message per violated check; empty when every check passes."""
+    failures = []
+    if min_coverage is not None and document["coverage"] < min_coverage:
+        failures.append(f"coverage {document['coverage']:.3f} is below --min-coverage {min_coverage}")
+    for check in checks:
+        if check is Check.weight_growth and document["weights"]["delta"] > 0:
+            failures.append(f"weights grew by {document['weights']['delta']} bytes")
+        if check is Check.lost_quantization:
+            lost = [
+                p for p in document["pairs"]
+                if _quantized_weight(p["a"]) and not _quantized_weight(p["b"])
+                or _quantized_activations(p["a"]) and not _quantized_activations(p["b"])
+            ]
+            if lost:
+                failures.append(f"{len(lost)} ops lost weight or activation quantization, e.g. {lost[0]['b']['id']}")
+        if check is Check.only_in_b and document["only_in_b"]:
+            failures.append(f"{len(document['only_in_b'])} ops exist only in B")
+        if check is Check.any_change and (document["findings"] or document["only_in_a"] or document["only_in_b"]):
+            failures.append(f"{len(document['findings'])} findings")
+    return failures
+
+
+def _quantized_weight(side: dict[str, Any]) -> bool:
+    return side["weight"] is not None and side["weight"]["dtype"] not in ("fp16", "fp32", "bf16", "fp64")
+
+
+def _quantized_activations(side: dict[str, Any]) -> bool:
+    return bool(side["activations"]) and all(x["quantized"] for x in side["activations"])
+
+
+@app.command()
+@reports_errors
+def diff(
+    model_a: Annotated[Path, typer.Argument(help="The reference model (A).", show_default=False)],
+    model_b: Annotated[Path, typer.Argument(help="The model compared with it (B).", show_default=False)],
+    json_flag: JsonOption = False,
+    output_format: FormatOption = None,
+    all_pairs: Annotated[bool, typer.Option("--all-pairs", help="List every changed pair in the text report.")] = False,
+    fail_on: Annotated[
+        list[Check] | None,
+        typer.Option("--fail-on", help="Exit with status 1 when this happens (repeatable)."),
+    ] = None,
+    min_coverage: Annotated[
+        float | None,
+        typer.Option("--min-coverage", min=0.0, max=1.0, help="Exit with status 1 when fewer compute ops pair (0 to 1)."),
+    ] = None,
+) -> None:
+    """Compare two variants of a model: pair their ops and explain where the bytes went."""
+    from mlinspect.diff.compare import compare, to_json
+    from mlinspect.reader import load
+
+    model_a_record = load(model_a)
+    model_b_record = load(model_b)
+    document = to_json(compare(model_a_record, model_b_record))
+
+    chosen = OutputFormat.json if json_flag else output_format
+    if chosen is OutputFormat.json:
+        write_json(document)
+    else:
+        # NOTE: on a terminal this will open the Textual diff screen; until then it prints text.
+        from mlinspect.cli.render_diff import render_diff
+
+        render_diff(document, console(), all_pairs=all_pairs)
+
+    failures = failed_checks(document, fail_on or [], min_coverage)
+    for failure in failures:
+        sys.stderr.write(f"mlinspect: check failed: {failure}\n")
+    if failures:
+        raise typer.Exit(ExitStatus.CHECK_FAILED)

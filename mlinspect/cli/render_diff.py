@@ -1,0 +1,101 @@
+"""Text view of `mlinspect diff`: renders the comparison document and computes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from mlinspect.humanize import human_bytes, human_count, percent, signed_bytes
+
+_CHANGED_PAIRS_SHOWN = 40
+
+
+def _signed_count(value: int) -> str:
+    return f"{value:+d}" if value else "0"
+
+
+def render_diff(document: dict[str, Any], console: Console, all_pairs: bool = False) -> None:
+    a, b = document["a"], document["b"]
+    console.print(f"A: {a['path']} ({a['ops']} ops, {human_bytes(a['weight_bytes'])} of weights, opsets {', '.join(a['opsets'])})")
+    console.print(f"B: {b['path']} ({b['ops']} ops, {human_bytes(b['weight_bytes'])} of weights, opsets {', '.join(b['opsets'])})")
+
+    weights = document["weights"]
+    share = (weights["delta"] / weights["a"]) if weights["a"] else None
+    console.print(
+        f"weights: {human_bytes(weights['a'])} → {human_bytes(weights['b'])} "
+        f"({signed_bytes(weights['delta'])}{'' if share is None else f', {share * 100:+.1f} %'})"
+    )
+
+    coverage = document["coverage_detail"]
+    groups = coverage["by_category"].values()
+    line = (
+        f"compute ops paired: {percent(document['coverage'])} "
+        f"({sum(g['paired_a'] for g in groups)} of {sum(g['a'] for g in groups)} in A, "
+        f"{sum(g['paired_b'] for g in groups)} of {sum(g['b'] for g in groups)} in B); "
+        f"{coverage['pairs']} pairs in all, {coverage['only_in_a']} ops only in A, {coverage['only_in_b']} only in B"
+    )
+    console.print(line)
+    if document["coverage"] < 0.5:
+        console.print(
+            "low coverage: these models differ too much to pair most of their compute ops; "
+            "are they variants of the same model?",
+            style="yellow",
+        )
+
+    console.print()
+    console.print(_categories_table(document["categories"]))
+
+    console.print()
+    if document["findings"]:
+        console.print("findings:", style="bold")
+        for number, finding in enumerate(document["findings"], 1):
+            console.print(f"{number:>3}. {finding['text']}", highlight=False)
+    else:
+        console.print("findings: none; the models match op for op")
+
+    changed = [p for p in document["pairs"] if p["changes"]]
+    if changed:
+        console.print()
+        shown = changed if all_pairs else changed[:_CHANGED_PAIRS_SHOWN]
+        console.print(_pairs_table(shown, f"changed pairs ({len(changed)} of {len(document['pairs'])})"))
+        if len(shown) < len(changed):
+            console.print(f"... {len(changed) - len(shown)} more changed pairs; --all-pairs or --json shows them")
+
+    for warning in document["warnings"]:
+        console.print(f"warning: {warning}", style="yellow")
+
+
+def _categories_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="by category (A → B)", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for header in ("category", "ops", "Δ ops", "weights", "Δ weights", "FLOPs (static)", "quantized w / a"):
+        table.add_column(header, justify="left" if header == "category" else "right")
+    for row in rows:
+        side_a, side_b, delta = row["a"], row["b"], row["delta"]
+        quantized = ""
+        if row["category"] in ("matmul", "attention", "conv"):
+            quantized = (
+                f"{side_a['quantized_weights']}/{side_a['quantized_activations']} → "
+                f"{side_b['quantized_weights']}/{side_b['quantized_activations']}"
+            )
+        table.add_row(
+            row["category"],
+            f"{side_a['ops']} → {side_b['ops']}",
+            _signed_count(delta["ops"]),
+            f"{human_bytes(side_a['weight_bytes'])} → {human_bytes(side_b['weight_bytes'])}" if side_a["weight_bytes"] or side_b["weight_bytes"] else "",
+            signed_bytes(delta["weight_bytes"]) if delta["weight_bytes"] else "",
+            f"{human_count(side_a['flops'])} → {human_count(side_b['flops'])}" if side_a["flops"] or side_b["flops"] else "",
+            quantized,
+        )
+    return table
+
+
+def _pairs_table(pairs: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for header in ("A", "B", "how paired", "changes"):
+        table.add_column(header, overflow="fold")
+    for pair in pairs:
+        table.add_row(pair["a"]["id"], pair["b"]["id"], pair["method"], "; ".join(pair["changes"]))
+    return table

@@ -1,0 +1,263 @@
+"""Compare two models: pair their ops, total each category on both sides, and collect findings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from mlinspect.analysis import categories as cat
+from mlinspect.analysis.ops import ModelAnalysis, analyze, storage_record
+from mlinspect.analysis.roles import linear_role
+from mlinspect.diff.pairing import Pairing, pair_units
+from mlinspect.diff.units import FunctionUnits, Unit, build_units
+from mlinspect.mil.records import Model
+
+SCHEMA = "mlinspect.diff/1"
+
+
+@dataclass(slots=True)
+class Comparison:
+    """Everything `mlinspect diff` reports; views render it and compute nothing."""
+
+    a: ModelAnalysis
+    b: ModelAnalysis
+    units_a: dict[str, FunctionUnits]
+    units_b: dict[str, FunctionUnits]
+    pairing: Pairing
+    roles: dict[str, str]
+    """Attention role of linear ops by op id, for both models."""
+    findings: list[dict[str, Any]]
+    categories: list[dict[str, Any]]
+    coverage: dict[str, Any]
+
+    @property
+    def identical(self) -> bool:
+        return not self.findings and not self.pairing.only_a and not self.pairing.only_b
+
+
+def compare(a: Model, b: Model) -> Comparison:
+    """Pair the ops of `a` and `b` and explain their differences; see `pair_units` for how pairing works."""
+    from mlinspect.diff.findings import collect_findings
+
+    analysis_a, analysis_b = analyze(a), analyze(b)
+    units_a, units_b = build_units(analysis_a), build_units(analysis_b)
+    pairing = pair_units(units_a, units_b)
+    roles = {**_roles(analysis_a), **{f"b:{k}": v for k, v in _roles(analysis_b).items()}}
+    comparison = Comparison(
+        a=analysis_a,
+        b=analysis_b,
+        units_a=units_a,
+        units_b=units_b,
+        pairing=pairing,
+        roles=roles,
+        findings=[],
+        categories=_categories(analysis_a, analysis_b, pairing),
+        coverage=_coverage(analysis_a, analysis_b, pairing),
+    )
+    comparison.findings = collect_findings(comparison)
+    return comparison
+
+
+def role_of(comparison: Comparison, unit: Unit, side: str) -> str | None:
+    key = unit.id if side == "a" else f"b:{unit.id}"
+    return comparison.roles.get(key)
+
+
+def _roles(analysis: ModelAnalysis) -> dict[str, str]:
+    roles = {}
+    for op_analysis in analysis.compute_ops():
+        op = op_analysis.op
+        if op.type not in ("linear", "matmul") or op_analysis.weight is None:
+            continue
+        role = linear_role(op, analysis.indexes[op.function])
+        if role is not None:
+            roles[op.id] = role
+    return roles
+
+
+def _paired_op_ids(pairing: Pairing) -> tuple[set[str], set[str]]:
+    paired_a = {op_id for pair in pairing.pairs for op_id in pair.a.op_ids}
+    paired_b = {op_id for pair in pairing.pairs for op_id in pair.b.op_ids}
+    return paired_a, paired_b
+
+
+def _coverage(a: ModelAnalysis, b: ModelAnalysis, pairing: Pairing) -> dict[str, Any]:
+    """Return the share of compute ops (matmul, attention, conv) paired, overall and per category."""
+    paired_a, paired_b = _paired_op_ids(pairing)
+    per_category = {}
+    totals = Counter()
+    for category in cat.COMPUTE_CATEGORIES:
+        ops_a = [x.id for x in a.ops if x.op.category == category]
+        ops_b = [x.id for x in b.ops if x.op.category == category]
+        if not ops_a and not ops_b:
+            continue
+        paired = sum(op_id in paired_a for op_id in ops_a) + sum(op_id in paired_b for op_id in ops_b)
+        total = len(ops_a) + len(ops_b)
+        totals["paired"] += paired
+        totals["total"] += total
+        per_category[category] = {
+            "a": len(ops_a), "b": len(ops_b), "paired_a": sum(op_id in paired_a for op_id in ops_a),
+            "paired_b": sum(op_id in paired_b for op_id in ops_b), "share": paired / total,
+        }
+    return {
+        "compute": totals["paired"] / totals["total"] if totals["total"] else 1.0,
+        "compute_ops": totals["total"],
+        "compute_ops_paired": totals["paired"],
+        "by_category": per_category,
+        "pairs": len(pairing.pairs),
+        "only_in_a": len(pairing.only_a),
+        "only_in_b": len(pairing.only_b),
+    }
+
+
+def _side_totals(analysis: ModelAnalysis, paired: set[str]) -> dict[str, dict[str, Any]]:
+    totals: dict[str, dict[str, Any]] = {}
+    for x in analysis.ops:
+        entry = totals.setdefault(x.op.category, {
+            "ops": 0, "weight_bytes": 0, "flops": 0, "bytes_moved": 0, "without_cost": 0,
+            "quantized_weights": 0, "quantized_activations": 0, "paired": 0,
+        })
+        entry["ops"] += 1
+        entry["paired"] += x.id in paired
+        for blob, _scheme in x.claimed:
+            entry["weight_bytes"] += blob.nbytes
+        if x.flops is None or x.bytes_moved is None:
+            entry["without_cost"] += 1
+        entry["flops"] += x.flops or 0
+        entry["bytes_moved"] += x.bytes_moved or 0
+        if x.op.category in cat.COMPUTE_CATEGORIES:
+            entry["quantized_weights"] += bool(x.weight and x.weight.quantized)
+            entry["quantized_activations"] += x.activations_quantized
+    return totals
+
+
+def _categories(a: ModelAnalysis, b: ModelAnalysis, pairing: Pairing) -> list[dict[str, Any]]:
+    paired_a, paired_b = _paired_op_ids(pairing)
+    totals_a, totals_b = _side_totals(a, paired_a), _side_totals(b, paired_b)
+    empty = {"ops": 0, "weight_bytes": 0, "flops": 0, "bytes_moved": 0, "without_cost": 0,
+             "quantized_weights": 0, "quantized_activations": 0, "paired": 0}
+    rows = []
+    for category in cat.CATEGORIES:
+        if category not in totals_a and category not in totals_b:
+            continue
+        side_a = totals_a.get(category, empty)
+        side_b = totals_b.get(category, empty)
+        rows.append({
+            "category": category,
+            "a": side_a,
+            "b": side_b,
+            "delta": {key: side_b[key] - side_a[key] for key in ("ops", "weight_bytes", "flops", "bytes_moved")},
+        })
+    return rows
+
+
+def unit_record(comparison: Comparison, unit: Unit, side: str) -> dict[str, Any]:
+    """Return one side of a pair (or an unpaired unit) as plain data."""
+    principal = unit.principal
+    return {
+        "id": unit.id,
+        "ops": unit.op_ids,
+        "type": unit.type,
+        "category": unit.category,
+        "function": unit.function,
+        "role": role_of(comparison, unit, side),
+        "weight": storage_record(principal.weight),
+        "weight_bytes": unit.weight_bytes,
+        "activations": [
+            {"param": x.param, "quantized": x.quantized, "dtype": x.dtype}
+            for member in unit.ops for x in member.activations
+        ],
+        "flops": _sum_or_none(m.flops for m in unit.ops),
+        "bytes_moved": _sum_or_none(m.bytes_moved for m in unit.ops),
+        "outputs": [o.type.describe() for o in principal.op.outputs],
+        "wrappers": [w.id for w in unit.wrappers],
+    }
+
+
+def _sum_or_none(values) -> int | None:
+    total = 0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
+
+
+def pair_changes(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Return what differs between the two sides of a pair, as short phrases."""
+    changes = []
+    if a["type"] != b["type"]:
+        changes.append(f"type {a['type']} → {b['type']}")
+    weight_a, weight_b = a["weight"], b["weight"]
+    if (weight_a or {}).get("dtype") != (weight_b or {}).get("dtype"):
+        changes.append(f"weight dtype {(weight_a or {}).get('dtype', 'none')} → {(weight_b or {}).get('dtype', 'none')}")
+    elif (weight_a or {}).get("scheme") != (weight_b or {}).get("scheme"):
+        changes.append(f"weight scheme {(weight_a or {}).get('scheme')} → {(weight_b or {}).get('scheme')}")
+    if a["weight_bytes"] != b["weight_bytes"]:
+        changes.append(f"weight bytes {a['weight_bytes']} → {b['weight_bytes']}")
+    act_a = _activation_text(a)
+    act_b = _activation_text(b)
+    if act_a != act_b:
+        changes.append(f"activations {act_a} → {act_b}")
+    if a["outputs"] != b["outputs"]:
+        changes.append(f"outputs {', '.join(a['outputs'])} → {', '.join(b['outputs'])}")
+    return changes
+
+
+def _activation_text(side: dict[str, Any]) -> str:
+    if not side["activations"]:
+        return "none"
+    return ", ".join(f"{x['param']}:{x['dtype'] if x['quantized'] else 'float'}" for x in side["activations"])
+
+
+def to_json(comparison: Comparison) -> dict[str, Any]:
+    """Return the comparison as the `mlinspect diff --json` document."""
+    pairs = []
+    for pair in comparison.pairing.pairs:
+        side_a = unit_record(comparison, pair.a, "a")
+        side_b = unit_record(comparison, pair.b, "b")
+        pairs.append({"method": pair.method, "changes": pair_changes(side_a, side_b), "a": side_a, "b": side_b})
+    model_a, model_b = comparison.a.model, comparison.b.model
+    return {
+        "schema": SCHEMA,
+        "a": _model_header(comparison.a),
+        "b": _model_header(comparison.b),
+        "coverage": comparison.coverage["compute"],
+        "coverage_detail": comparison.coverage,
+        "weights": {
+            "a": _total_weight_bytes(comparison.a),
+            "b": _total_weight_bytes(comparison.b),
+            "delta": _total_weight_bytes(comparison.b) - _total_weight_bytes(comparison.a),
+        },
+        "categories": comparison.categories,
+        "findings": comparison.findings,
+        "pairs": pairs,
+        "only_in_a": [unit_record(comparison, u, "a") for u in comparison.pairing.only_a],
+        "only_in_b": [unit_record(comparison, u, "b") for u in comparison.pairing.only_b],
+        "warnings": [*(f"A: {w}" for w in model_a.warnings), *(f"B: {w}" for w in model_b.warnings)],
+    }
+
+
+def _total_weight_bytes(analysis: ModelAnalysis) -> int:
+    seen = set()
+    total = 0
+    for x in analysis.ops:
+        for blob, _ in x.claimed:
+            if (blob.file, blob.offset) not in seen:
+                seen.add((blob.file, blob.offset))
+                total += blob.nbytes
+    return total
+
+
+def _model_header(analysis: ModelAnalysis) -> dict[str, Any]:
+    model = analysis.model
+    return {
+        "path": model.path,
+        "type": model.kind,
+        "specification_version": model.specification_version,
+        "opsets": sorted({f.opset for m in model.programs() for f in m.program.functions.values()}),
+        "ops": len(analysis.ops),
+        "weight_bytes": _total_weight_bytes(analysis),
+        "description": model.metadata.get("shortDescription", ""),
+    }

@@ -1,0 +1,255 @@
+"""Findings: plain sentences about what changed between two models, ranked by the bytes involved."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING, Any
+
+from mlinspect.analysis import categories as cat
+from mlinspect.analysis.roles import ATTENTION_IN, ATTENTION_OUT
+from mlinspect.humanize import human_bytes, signed_bytes
+
+if TYPE_CHECKING:
+    from mlinspect.diff.compare import Comparison
+    from mlinspect.diff.units import Unit
+
+_ROLE_WORDS = {ATTENTION_IN: "attention input projection", ATTENTION_OUT: "attention output projection"}
+_MAX_NAMED = 6
+
+
+def _finding(kind: str, text: str, *, bytes_delta: int = 0, ops_a=(), ops_b=(), **numbers: Any) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "text": text,
+        "bytes": bytes_delta,
+        "ms": None,
+        "ops_a": list(ops_a),
+        "ops_b": list(ops_b),
+        "numbers": numbers,
+    }
+
+
+def _names(ids: list[str]) -> str:
+    shown = ", ".join(i.rsplit("/", 1)[-1] for i in ids[:_MAX_NAMED])
+    return shown + (f" and {len(ids) - _MAX_NAMED} more" if len(ids) > _MAX_NAMED else "")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _verb(count: int, plural: str, singular: str) -> str:
+    return singular if count == 1 else plural
+
+
+def _weight_dtype(unit: Unit) -> str:
+    weight = unit.principal.weight
+    return "none" if weight is None else weight.dtype
+
+
+def _weight_scheme(unit: Unit) -> str:
+    weight = unit.principal.weight
+    return "none" if weight is None else weight.scheme
+
+
+def _roles_text(comparison: Comparison, units: list[tuple[Unit, str]]) -> str:
+    from mlinspect.diff.compare import role_of
+
+    roles = Counter(role_of(comparison, unit, side) for unit, side in units)
+    parts = [f"{count} {_ROLE_WORDS[role]}{'s' if count > 1 else ''}" for role, count in roles.items() if role]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def collect_findings(comparison: Comparison) -> list[dict[str, Any]]:
+    """Return every finding, ranked by the absolute bytes involved; weight findings sum to the weight delta."""
+    findings = []
+    findings += _weight_findings(comparison)
+    findings += _activation_findings(comparison)
+    findings += _quantize_op_findings(comparison)
+    findings += _attention_findings(comparison)
+    findings += _unpaired_findings(comparison)
+    findings.sort(key=lambda f: -abs(f["bytes"]))
+    return findings
+
+
+def _weight_findings(comparison: Comparison) -> list[dict[str, Any]]:
+    """Group every weight-byte difference by its cause; the groups add up to B's weight bytes minus A's."""
+    groups: dict[tuple, list] = defaultdict(list)
+    for pair in comparison.pairing.pairs:
+        delta = pair.b.weight_bytes - pair.a.weight_bytes
+        dtype_a, dtype_b = _weight_dtype(pair.a), _weight_dtype(pair.b)
+        scheme_a, scheme_b = _weight_scheme(pair.a), _weight_scheme(pair.b)
+        if delta == 0 and dtype_a == dtype_b and scheme_a == scheme_b:
+            continue
+        groups[(pair.a.type, dtype_a, scheme_a, dtype_b, scheme_b)].append(pair)
+
+    findings = []
+    for (op_type, dtype_a, scheme_a, dtype_b, scheme_b), pairs in groups.items():
+        bytes_a = sum(p.a.weight_bytes for p in pairs)
+        bytes_b = sum(p.b.weight_bytes for p in pairs)
+        count = _plural(len(pairs), f"{op_type} op")
+        roles = _roles_text(comparison, [(p.a, "a") for p in pairs])
+        if dtype_a != dtype_b:
+            text = f"{count}{roles} {_verb(len(pairs), 'store', 'stores')} {dtype_a} weights in A and {dtype_b} in B"
+        elif scheme_a != scheme_b:
+            text = f"{count}{roles} {_verb(len(pairs), 'store', 'stores')} {dtype_a} weights as {scheme_a} in A and {scheme_b} in B"
+        else:
+            text = f"{count}{roles} {_verb(len(pairs), 'keep', 'keeps')} {dtype_a} {scheme_a} weights but their stored size changes"
+        text += f": {human_bytes(bytes_a)} → {human_bytes(bytes_b)} ({signed_bytes(bytes_b - bytes_a)}); {_names([p.a.id for p in pairs])}"
+        findings.append(_finding(
+            "weight_storage", text, bytes_delta=bytes_b - bytes_a,
+            ops_a=[p.a.id for p in pairs], ops_b=[p.b.id for p in pairs],
+            count=len(pairs), bytes_a=bytes_a, bytes_b=bytes_b, dtype_a=dtype_a, dtype_b=dtype_b,
+            scheme_a=scheme_a, scheme_b=scheme_b,
+        ))
+
+    for side, units, sign in (("A", comparison.pairing.only_a, -1), ("B", comparison.pairing.only_b, 1)):
+        weighted = [u for u in units if u.weight_bytes]
+        if weighted:
+            total = sum(u.weight_bytes for u in weighted)
+            types = Counter(u.type for u in weighted)
+            kinds = ", ".join(f"{n} {t}" for t, n in types.most_common())
+            findings.append(_finding(
+                "weights_only_in_" + side.lower(),
+                f"{_plural(len(weighted), 'op')} with weights {_verb(len(weighted), 'exist', 'exists')} only in {side} ({kinds}): {human_bytes(total)}; "
+                f"{_names([u.id for u in weighted])}",
+                bytes_delta=sign * total,
+                ops_a=[u.id for u in weighted] if side == "A" else [],
+                ops_b=[u.id for u in weighted] if side == "B" else [],
+                count=len(weighted), bytes=total,
+            ))
+
+    unattached = _unattached_bytes(comparison)
+    if unattached:
+        findings.append(_finding(
+            "weights_unattached",
+            f"constants that feed no op doing work change by {signed_bytes(unattached)}",
+            bytes_delta=unattached,
+        ))
+    return findings
+
+
+def _unattached_bytes(comparison: Comparison) -> int:
+    total_a = sum(w.weight_bytes for f in comparison.units_a.values() for w in f.unattached)
+    total_b = sum(w.weight_bytes for f in comparison.units_b.values() for w in f.unattached)
+    return total_b - total_a
+
+
+def _activation_findings(comparison: Comparison) -> list[dict[str, Any]]:
+    groups: dict[tuple, list] = defaultdict(list)
+    neither = []
+    for pair in comparison.pairing.pairs:
+        if not pair.a.is_compute() and not pair.b.is_compute():
+            continue
+        state_a = _activation_state(pair.a)
+        state_b = _activation_state(pair.b)
+        if state_a != state_b:
+            groups[(pair.a.type, state_a, state_b)].append(pair)
+        elif state_a == "float":
+            neither.append(pair)
+
+    findings = []
+    for (op_type, state_a, state_b), pairs in groups.items():
+        moved = sum((p.b.principal.bytes_moved or 0) - (p.a.principal.bytes_moved or 0) for p in pairs)
+        roles = _roles_text(comparison, [(p.a, "a") for p in pairs])
+        findings.append(_finding(
+            "activation_quantization",
+            f"{_plural(len(pairs), f'{op_type} op')}{roles} {_verb(len(pairs), 'take', 'takes')} {state_a} activations in A and {state_b} in B; "
+            f"{_names([p.a.id for p in pairs])}",
+            bytes_delta=moved,
+            ops_a=[p.a.id for p in pairs], ops_b=[p.b.id for p in pairs],
+            count=len(pairs), state_a=state_a, state_b=state_b, bytes_moved_delta=moved,
+        ))
+
+    quantizing = _has_activation_quantization(comparison.a) or _has_activation_quantization(comparison.b)
+    if neither and quantizing:
+        by_type = defaultdict(list)
+        for pair in neither:
+            by_type[pair.a.type].append(pair)
+        for op_type, pairs in by_type.items():
+            moved = sum(p.a.principal.bytes_moved or 0 for p in pairs)
+            roles = _roles_text(comparison, [(p.a, "a") for p in pairs])
+            findings.append(_finding(
+                "activations_quantized_in_neither",
+                f"{_plural(len(pairs), f'{op_type} op')}{roles} {_verb(len(pairs), 'get', 'gets')} no activation quantization in either model, "
+                f"though both models quantize activations elsewhere; {_names([p.a.id for p in pairs])}"
+                if _has_activation_quantization(comparison.a) and _has_activation_quantization(comparison.b)
+                else f"{_plural(len(pairs), f'{op_type} op')}{roles} {_verb(len(pairs), 'get', 'gets')} no activation quantization in either model; "
+                f"{_names([p.a.id for p in pairs])}",
+                bytes_delta=0,
+                ops_a=[p.a.id for p in pairs], ops_b=[p.b.id for p in pairs],
+                count=len(pairs), bytes_moved_a=moved,
+            ))
+    return findings
+
+
+def _activation_state(unit: Unit) -> str:
+    activations = [x for member in unit.ops for x in member.activations]
+    if not activations:
+        return "no"
+    if all(x.quantized for x in activations):
+        return "/".join(sorted({x.dtype or "quantized" for x in activations}))
+    if any(x.quantized for x in activations):
+        return "partly quantized"
+    return "float"
+
+
+def _has_activation_quantization(analysis) -> bool:
+    return any(x.op.type == "dequantize" for x in analysis.ops)
+
+
+def _quantize_op_findings(comparison: Comparison) -> list[dict[str, Any]]:
+    counts_a = Counter(x.op.type for x in comparison.a.ops if x.op.category == cat.ACTIVATION_QUANT)
+    counts_b = Counter(x.op.type for x in comparison.b.ops if x.op.category == cat.ACTIVATION_QUANT)
+    if counts_a == counts_b:
+        return []
+    moved_a = sum(x.bytes_moved or 0 for x in comparison.a.ops if x.op.category == cat.ACTIVATION_QUANT)
+    moved_b = sum(x.bytes_moved or 0 for x in comparison.b.ops if x.op.category == cat.ACTIVATION_QUANT)
+    ids_a = [x.id for x in comparison.a.ops if x.op.category == cat.ACTIVATION_QUANT]
+    ids_b = [x.id for x in comparison.b.ops if x.op.category == cat.ACTIVATION_QUANT]
+    text = (
+        f"runtime activation quantization ops: A has {counts_a['quantize']} quantize and {counts_a['dequantize']} dequantize, "
+        f"B has {counts_b['quantize']} quantize and {counts_b['dequantize']} dequantize; "
+        f"they move {human_bytes(moved_a)} in A and {human_bytes(moved_b)} in B per prediction (static estimate)"
+    )
+    return [_finding(
+        "quantize_ops", text, bytes_delta=moved_b - moved_a, ops_a=ids_a, ops_b=ids_b,
+        quantize_a=counts_a["quantize"], dequantize_a=counts_a["dequantize"],
+        quantize_b=counts_b["quantize"], dequantize_b=counts_b["dequantize"],
+        bytes_moved_a=moved_a, bytes_moved_b=moved_b,
+    )]
+
+
+def _attention_findings(comparison: Comparison) -> list[dict[str, Any]]:
+    grouped = [p for p in comparison.pairing.pairs if p.method == "attention_group"]
+    if not grouped:
+        return []
+    fused_side = "A" if grouped[0].a.type == "scaled_dot_product_attention" else "B"
+    other_side = "B" if fused_side == "A" else "A"
+    return [_finding(
+        "attention_fused",
+        f"attention is fused in {fused_side} ({_plural(len(grouped), 'scaled_dot_product_attention op')}) "
+        f"and runs as {len(grouped)} matmul → softmax → matmul chains in {other_side}; all paired as groups",
+        bytes_delta=sum((p.b.principal.bytes_moved or 0) - (p.a.principal.bytes_moved or 0) for p in grouped),
+        ops_a=[op for p in grouped for op in p.a.op_ids], ops_b=[op for p in grouped for op in p.b.op_ids],
+        count=len(grouped), fused_in=fused_side,
+    )]
+
+
+def _unpaired_findings(comparison: Comparison) -> list[dict[str, Any]]:
+    findings = []
+    for side, units in (("A", comparison.pairing.only_a), ("B", comparison.pairing.only_b)):
+        if not units:
+            continue
+        types = Counter(u.type for u in units)
+        kinds = ", ".join(f"{n} {t}" for t, n in types.most_common(8))
+        moved = sum(u.principal.bytes_moved or 0 for u in units)
+        findings.append(_finding(
+            f"only_in_{side.lower()}",
+            f"{_plural(len(units), 'op')} {_verb(len(units), 'exist', 'exists')} only in {side}: {kinds}; {_names([u.id for u in units])}",
+            bytes_delta=moved if side == "B" else -moved,
+            ops_a=[u.id for u in units] if side == "A" else [],
+            ops_b=[u.id for u in units] if side == "B" else [],
+            count=len(units), by_type=dict(types),
+        ))
+    return findings
