@@ -42,6 +42,10 @@ def _verb(count: int, plural: str, singular: str) -> str:
     return singular if count == 1 else plural
 
 
+def _scheme_words(scheme: str) -> str:
+    return "uncompressed" if scheme == "none" else f"as {scheme}"
+
+
 def _weight_dtype(unit: Unit) -> str:
     weight = unit.principal.weight
     return "none" if weight is None else weight.dtype
@@ -68,6 +72,9 @@ def collect_findings(comparison: Comparison) -> list[dict[str, Any]]:
     findings += _quantize_op_findings(comparison)
     findings += _attention_findings(comparison)
     findings += _unpaired_findings(comparison)
+    if all(f["kind"] == "activations_quantized_in_neither" for f in findings):
+        # What both models share is only worth saying next to a difference.
+        return []
     findings.sort(key=lambda f: -abs(f["bytes"]))
     return findings
 
@@ -92,7 +99,10 @@ def _weight_findings(comparison: Comparison) -> list[dict[str, Any]]:
         if dtype_a != dtype_b:
             text = f"{count}{roles} {_verb(len(pairs), 'store', 'stores')} {dtype_a} weights in A and {dtype_b} in B"
         elif scheme_a != scheme_b:
-            text = f"{count}{roles} {_verb(len(pairs), 'store', 'stores')} {dtype_a} weights as {scheme_a} in A and {scheme_b} in B"
+            text = (
+                f"{count}{roles} {_verb(len(pairs), 'store', 'stores')} {dtype_a} weights "
+                f"{_scheme_words(scheme_a)} in A and {_scheme_words(scheme_b)} in B"
+            )
         else:
             text = f"{count}{roles} {_verb(len(pairs), 'keep', 'keeps')} {dtype_a} {scheme_a} weights but their stored size changes"
         text += f": {human_bytes(bytes_a)} → {human_bytes(bytes_b)} ({signed_bytes(bytes_b - bytes_a)}); {_names([p.a.id for p in pairs])}"
@@ -145,7 +155,7 @@ def _activation_findings(comparison: Comparison) -> list[dict[str, Any]]:
         state_b = _activation_state(pair.b)
         if state_a != state_b:
             groups[(pair.a.type, state_a, state_b)].append(pair)
-        elif state_a == "float":
+        if state_a in _NOT_QUANTIZED and state_b in _NOT_QUANTIZED:
             neither.append(pair)
 
     findings = []
@@ -169,18 +179,23 @@ def _activation_findings(comparison: Comparison) -> list[dict[str, Any]]:
         for op_type, pairs in by_type.items():
             moved = sum(p.a.principal.bytes_moved or 0 for p in pairs)
             roles = _roles_text(comparison, [(p.a, "a") for p in pairs])
+            partly = sum("partly quantized" in (_activation_state(p.a), _activation_state(p.b)) for p in pairs)
+            text = (
+                f"{_plural(len(pairs), f'{op_type} op')}{roles} {_verb(len(pairs), 'get', 'gets')} "
+                f"no activation quantization in either model"
+            )
+            if partly:
+                text += f" ({partly} with only some inputs quantized on one side)"
+            text += f"; {_names([p.a.id for p in pairs])}"
             findings.append(_finding(
-                "activations_quantized_in_neither",
-                f"{_plural(len(pairs), f'{op_type} op')}{roles} {_verb(len(pairs), 'get', 'gets')} no activation quantization in either model, "
-                f"though both models quantize activations elsewhere; {_names([p.a.id for p in pairs])}"
-                if _has_activation_quantization(comparison.a) and _has_activation_quantization(comparison.b)
-                else f"{_plural(len(pairs), f'{op_type} op')}{roles} {_verb(len(pairs), 'get', 'gets')} no activation quantization in either model; "
-                f"{_names([p.a.id for p in pairs])}",
-                bytes_delta=0,
+                "activations_quantized_in_neither", text, bytes_delta=0,
                 ops_a=[p.a.id for p in pairs], ops_b=[p.b.id for p in pairs],
-                count=len(pairs), bytes_moved_a=moved,
+                count=len(pairs), partly_quantized=partly, bytes_moved_a=moved,
             ))
     return findings
+
+
+_NOT_QUANTIZED = ("float", "partly quantized")
 
 
 def _activation_state(unit: Unit) -> str:

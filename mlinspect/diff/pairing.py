@@ -80,7 +80,9 @@ def pair_units(a: dict[str, FunctionUnits], b: dict[str, FunctionUnits]) -> Pair
 
     1. Pair units whose normalized names match (the first output name without
        coremltools' `_cast_fp16`, `_quantized` ... suffixes) and whose op
-       types match. Variants made from one converted program keep names.
+       types and output shapes match. Variants made from one converted
+       program keep names; separate conversions reuse generated names such
+       as `var_1001` for unrelated ops, which the shape check rejects.
     2. Align the remaining units of each function in program order on a
        signature (op type, output shapes, weight shape) with a longest
        matching subsequence, then align what lies between the matched runs
@@ -131,7 +133,10 @@ def _pair_function(function_a: FunctionUnits | None, function_b: FunctionUnits |
     rest_a = []
     taken_b: set[str] = set()
     for unit in units_a:
-        candidates = [u for u in by_name_b.get(normalized_name(unit), ()) if u.id not in taken_b and u.type == unit.type]
+        candidates = [
+            u for u in by_name_b.get(normalized_name(unit), ())
+            if u.id not in taken_b and _shape_signature(u) == _shape_signature(unit)
+        ]
         if candidates:
             pairs.append(Pair(unit, candidates[0], "id"))
             taken_b.add(candidates[0].id)

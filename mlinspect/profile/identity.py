@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
 
 from mlinspect.profile.record import ModelIdentity
 from mlinspect.reader.package import locate
@@ -27,9 +26,7 @@ def model_identity(path: str | os.PathLike[str], function: str | None) -> ModelI
             digest.update(chunk)
     return ModelIdentity(
         path=str(path),
-        model_file=location.model_file.relative_to(location.root).as_posix()
-        if location.model_file != location.root
-        else Path(location.model_file).name,
+        model_file=location.model_file.relative_to(location.root).as_posix(),
         sha256=digest.hexdigest(),
         function=function,
     )

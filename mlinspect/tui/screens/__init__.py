@@ -1,0 +1,1 @@
+"""One screen per module, each with its own stylesheet scoped under the screen's name."""

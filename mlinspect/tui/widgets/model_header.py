@@ -1,0 +1,39 @@
+"""Header lines naming the compared models with their weight size and op count."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from mlinspect.humanize import human_bytes, signed_bytes
+from mlinspect.tui.widgets.bars import SIDE_STYLES
+
+
+def model_line(label: str, header: dict[str, Any], host: str | None = None) -> Text:
+    """Return one line: side label, package name, weight size, op count, opsets and the profile host."""
+    text = Text()
+    text.append(f" {label} ", style=f"bold #ffffff on {SIDE_STYLES[label]}")
+    text.append(f" {Path(header['path']).name}", style="bold")
+    text.append(f"  weights {human_bytes(header['weight_bytes'])}  ops {header['ops']}  {', '.join(header['opsets'])}")
+    if host:
+        text.append(f"  profile: {host}", style="italic")
+    return text
+
+
+class ModelHeader(Static):
+    """Both models of a diff, the weight delta and the pairing coverage."""
+
+    def __init__(self, document: dict[str, Any], hosts: tuple[str | None, str | None] = (None, None), **kwargs: Any) -> None:
+        text = model_line("A", document["a"], hosts[0])
+        text.append("\n")
+        text.append_text(model_line("B", document["b"], hosts[1]))
+        text.append(
+            f"\n weights {signed_bytes(document['weights']['delta'])}"
+            f"  compute ops paired {document['coverage'] * 100:.1f} %"
+            f"  pairs {len(document['pairs'])}  only in A {len(document['only_in_a'])}"
+            f"  only in B {len(document['only_in_b'])}"
+        )
+        super().__init__(text, **kwargs)
