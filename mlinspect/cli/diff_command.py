@@ -70,10 +70,10 @@ def diff(
 ) -> None:
     """Compare two variants of a model: pair their ops and explain where the bytes went."""
     from mlinspect.diff.compare import compare, to_json
-    from mlinspect.reader import load
+    from mlinspect.reader import load, require_program
 
-    model_a_record = load(model_a)
-    model_b_record = load(model_b)
+    model_a_record = require_program(load(model_a))
+    model_b_record = require_program(load(model_b))
     document = to_json(compare(model_a_record, model_b_record))
 
     chosen = OutputFormat.json if json_flag else output_format

@@ -124,14 +124,14 @@ def ops(
     """List one row per op: id, type, category, weight dtype and bytes, activation quantization, static cost."""
     from mlinspect.analysis import categories as cat
     from mlinspect.analysis.ops import analyze, op_record
-    from mlinspect.reader import load
+    from mlinspect.reader import load, require_program
 
     if category:
         unknown = sorted(set(category) - set(cat.CATEGORIES))
         if unknown:
             raise MlinspectError(f"unknown category {unknown[0]!r}; try one of: {', '.join(cat.CATEGORIES)}")
 
-    loaded = load(model)
+    loaded = require_program(load(model))
     rows = [op_record(a) for a in analyze(loaded).ops]
     if category:
         rows = [row for row in rows if row["category"] in category]

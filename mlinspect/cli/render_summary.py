@@ -21,13 +21,13 @@ def _feature_line(feature: dict[str, Any]) -> str:
     return text
 
 
-def _pairs_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+def _pairs_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> Group:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for position, header in enumerate(headers):
         table.add_column(header, justify="left" if position == 0 else "right")
     for row in rows:
         table.add_row(*row)
-    return table
+    return Group(Text(title, style="bold"), table)
 
 
 def render_summary(summary: dict[str, Any], console: Console) -> None:
@@ -67,6 +67,13 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
             if len(function["specializations"]) > 1:
                 specializations = f", specializations {', '.join(function['specializations'])}"
             console.print(f"  {function['name']}{default}: {function['ops']} ops, opset {function['opset']}{specializations}")
+            if not summary["inputs"]:
+                for value in function["inputs"]:
+                    console.print(f"    input {value['name']}: {value['type']}")
+                for feature in function["outputs"]:
+                    console.print(f"    output {_feature_line(feature)}")
+                for feature in function["states"]:
+                    console.print(f"    state {_feature_line(feature)}")
 
     ops = summary["ops"]
     if ops["total"]:

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from mlinspect.errors import InvalidModelError
+from mlinspect.errors import InvalidModelError, UnsupportedModelError
 from mlinspect.mil.records import Model
 from mlinspect.reader import description as desc
 from mlinspect.reader.package import locate
@@ -43,6 +43,22 @@ def load(path: str | os.PathLike[str]) -> Model:
     finally:
         weights.close()
     return _with(model, weight_files=weights.summaries(), warnings=tuple(weights.warnings))
+
+
+def require_program(model: Model) -> Model:
+    """Return `model` if it holds an ML program (itself or in a pipeline); raise UnsupportedModelError otherwise."""
+    if any(True for _ in model.programs()):
+        return model
+    detail = f"a {model.kind} model (specification version {model.specification_version}"
+    if model.layers:
+        layers = ", ".join(f"{count} {layer}" for layer, count in list(model.layers.items())[:5])
+        detail += f"; layers: {layers}"
+    detail += ")"
+    raise UnsupportedModelError(
+        model.path,
+        f"{detail} is not an ML program, so it has no ops to list or compare; "
+        "`mlinspect summary` describes it, and coremltools' convert_to=\"mlprogram\" makes an ML program",
+    )
 
 
 def _model(spec: Any, path: str, shown: str, weights: WeightFiles, prefix: str) -> Model:

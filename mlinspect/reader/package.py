@@ -8,8 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlinspect.errors import InvalidModelError, UnsupportedModelError
+from mlinspect.reader.files import describe_os_error, read_regular
 
 MANIFEST = "Manifest.json"
+# Manifests written by Xcode and coremltools 9.0 take under 2 kB. The limit
+# only bounds the memory a hostile Manifest.json can make the reader allocate.
+MAX_MANIFEST_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,15 @@ class ModelLocation:
 def locate(path: str | Path) -> ModelLocation:
     """Find the root model file of `path` (a package folder or a model file) and check it is safe to open."""
     path = Path(path)
+    try:
+        return _locate(path)
+    except OSError as error:  # a path too long, a symlink loop, a folder that cannot be listed
+        raise InvalidModelError(path, describe_os_error(error)) from error
+    except ValueError as error:
+        raise InvalidModelError(path, "invalid path: contains a NUL byte") from error
+
+
+def _locate(path: Path) -> ModelLocation:
     if not path.exists() and not path.is_symlink():
         raise InvalidModelError(path, "not found")
 
@@ -35,7 +48,9 @@ def locate(path: str | Path) -> ModelLocation:
                 path,
                 "compiled .mlmodelc folders are not supported yet; pass the .mlpackage or .mlmodel it was compiled from",
             )
-        raise InvalidModelError(path, f"not a Core ML package: {MANIFEST} not found")
+        models = sorted(p.name for p in path.iterdir() if p.suffix in (".mlmodel", ".mlpackage"))[:3]
+        hint = f"; it contains {', '.join(models)}: pass {'that' if len(models) == 1 else 'one of those'} instead" if models else ""
+        raise InvalidModelError(path, f"not a Core ML package: {MANIFEST} not found{hint}")
 
     resolved = path.resolve()
     if not resolved.is_file():
@@ -45,13 +60,17 @@ def locate(path: str | Path) -> ModelLocation:
 
 def _locate_in_package(package: Path) -> ModelLocation:
     root = package.resolve()
-    manifest_path = inside(package / MANIFEST, root, package)
+    manifest_path = package / MANIFEST
+    resolved_manifest = inside(manifest_path, root, package)
+    if resolved_manifest.is_dir():
+        raise InvalidModelError(manifest_path, "is a folder, expected a JSON file")
+    data = read_regular(resolved_manifest, manifest_path, MAX_MANIFEST_BYTES)
     try:
-        manifest = json.loads(manifest_path.read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        manifest = json.loads(data)
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, an integer too long to convert
         raise InvalidModelError(manifest_path, f"invalid JSON ({error})") from error
-    except IsADirectoryError as error:
-        raise InvalidModelError(manifest_path, "is a folder, expected a JSON file") from error
+    except RecursionError as error:
+        raise InvalidModelError(manifest_path, "invalid JSON: nested too deeply to parse") from error
 
     if not isinstance(manifest, dict):
         raise InvalidModelError(manifest_path, "invalid manifest: expected a JSON object")
@@ -66,19 +85,31 @@ def _locate_in_package(package: Path) -> ModelLocation:
         raise InvalidModelError(
             manifest_path, f"invalid manifest: root item {root_id!r} not found in itemInfoEntries"
         )
+    if "\0" in entry["path"]:
+        raise InvalidModelError(manifest_path, f"invalid manifest: the path of root item {root_id!r} contains a NUL byte")
 
-    model_file = inside(package / "Data" / entry["path"], root, package)
-    if not model_file.exists():
+    shown_model_file = package / "Data" / entry["path"]
+    model_file = inside(shown_model_file, root, package)
+    try:
+        exists, is_file = model_file.exists(), model_file.is_file()
+    except OSError as error:
+        raise InvalidModelError(shown_model_file, describe_os_error(error)) from error
+    if not exists:
         raise InvalidModelError(model_file, "not found (named as the root model in Manifest.json)")
-    if not model_file.is_file():
+    if not is_file:
         raise InvalidModelError(model_file, "not a regular file (named as the root model in Manifest.json)")
     return ModelLocation(model_file=model_file, root=root)
 
 
 def inside(path: Path, root: Path, shown_root: Path | None = None) -> Path:
     """Resolve `path` through symlinks and `..`, and raise unless it stays inside `root`."""
-    resolved = Path(os.path.realpath(path))
+    shown = path if shown_root is None else shown_root / os.path.relpath(path, shown_root)
+    try:
+        resolved = Path(os.path.realpath(path))
+    except ValueError as error:
+        raise InvalidModelError(shown, "invalid path: contains a NUL byte") from error
+    except OSError as error:
+        raise InvalidModelError(shown, describe_os_error(error)) from error
     if resolved != root and root not in resolved.parents:
-        shown = path if shown_root is None else shown_root / os.path.relpath(path, shown_root)
         raise InvalidModelError(shown, f"points outside the package (resolves to {resolved})")
     return resolved

@@ -93,10 +93,13 @@ class ProgramReader:
         self._function = ""
 
     def program(self, message: Any, default_function: str | None) -> Program:
+        # Protobuf maps iterate in no fixed order, so every map is read sorted:
+        # the default function first, then by name; inputs and attributes by key.
+        default = default_function or "main"
         functions = {}
-        for name, function in message.functions.items():
-            functions[self.function_prefix + name] = self._function_record(name, function, default_function)
-        attributes = {key: self._literal(value) for key, value in message.attributes.items()}
+        for name in sorted(message.functions, key=lambda name: (name != default, name)):
+            functions[self.function_prefix + name] = self._function_record(name, message.functions[name], default_function)
+        attributes = {key: self._literal(message.attributes[key]) for key in sorted(message.attributes)}
         return Program(version=message.version, functions=functions, attributes=attributes)
 
     def _function_record(self, name: str, message: Any, default_function: str | None) -> Function:
@@ -113,7 +116,7 @@ class ProgramReader:
             )
         specializations = {}
         # The main specialization first, so that op indices follow its program order.
-        for block_opset in [opset, *(o for o in message.block_specializations if o != opset)]:
+        for block_opset in [opset, *sorted(o for o in message.block_specializations if o != opset)]:
             path = self._function if block_opset == opset else f"{self._function}@{block_opset}"
             specializations[block_opset] = self._block(message.block_specializations[block_opset], path)
 
@@ -138,7 +141,7 @@ class ProgramReader:
         index = self._index
         self._index += 1
         outputs = tuple(self._named(v) for v in message.outputs)
-        attributes = {key: self._literal(value) for key, value in message.attributes.items()}
+        attributes = {key: self._literal(message.attributes[key]) for key in sorted(message.attributes)}
         if outputs:
             name = outputs[0].name
         else:
@@ -147,8 +150,8 @@ class ProgramReader:
         op_id = f"{self._function}/{name}"
 
         inputs = {
-            param: tuple(self._binding(binding) for binding in argument.arguments)
-            for param, argument in message.inputs.items()
+            param: tuple(self._binding(binding) for binding in message.inputs[param].arguments)
+            for param in sorted(message.inputs)
         }
         blocks = tuple(
             self._block(block, f"{block_path}/{name}.{position}") for position, block in enumerate(message.blocks)
