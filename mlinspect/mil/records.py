@@ -90,7 +90,7 @@ class Operation:
     type: str
     function: str
     block: str
-    """Path of the block that contains the op, e.g. "main" or "main/while_0.body"."""
+    """Path of the block that contains the op: "main", or for a nested block the parent path, the owning op's name and the block's position, e.g. "main/while_loop_0.1"."""
     index: int
     """Position of the op in program order within its function (nested blocks included)."""
     inputs: Mapping[str, tuple[Binding, ...]]
