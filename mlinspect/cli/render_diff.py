@@ -31,12 +31,18 @@ def render_diff(document: dict[str, Any], console: Console, all_pairs: bool = Fa
 
     coverage = document["coverage_detail"]
     groups = coverage["by_category"].values()
-    line = (
-        f"compute ops paired: {percent(document['coverage'])} "
-        f"({sum(g['paired_a'] for g in groups)} of {sum(g['a'] for g in groups)} in A, "
-        f"{sum(g['paired_b'] for g in groups)} of {sum(g['b'] for g in groups)} in B); "
-        f"{coverage['pairs']} pairs in all, {coverage['only_in_a']} ops only in A, {coverage['only_in_b']} only in B"
-    )
+    if coverage["basis"] == "all":
+        line = (
+            f"neither model has compute ops; ops paired: {percent(document['coverage'])}; "
+            f"{coverage['pairs']} pairs, {coverage['only_in_a']} ops only in A, {coverage['only_in_b']} only in B"
+        )
+    else:
+        line = (
+            f"compute ops paired: {percent(document['coverage'])} "
+            f"({sum(g['paired_a'] for g in groups)} of {sum(g['a'] for g in groups)} in A, "
+            f"{sum(g['paired_b'] for g in groups)} of {sum(g['b'] for g in groups)} in B); "
+            f"{coverage['pairs']} pairs in all, {coverage['only_in_a']} ops only in A, {coverage['only_in_b']} only in B"
+        )
     console.print(line)
     if document["coverage"] < 0.5:
         console.print(

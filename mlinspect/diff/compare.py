@@ -100,7 +100,15 @@ def _coverage(a: ModelAnalysis, b: ModelAnalysis, pairing: Pairing) -> dict[str,
             "a": len(ops_a), "b": len(ops_b), "paired_a": sum(op_id in paired_a for op_id in ops_a),
             "paired_b": sum(op_id in paired_b for op_id in ops_b), "share": paired / total,
         }
+    basis = "compute"
+    if not totals["total"]:
+        # Without compute ops on either side, coverage is over every op that does work.
+        basis = "all"
+        units = len(pairing.only_a) + len(pairing.only_b) + 2 * len(pairing.pairs)
+        totals["total"] = units
+        totals["paired"] = 2 * len(pairing.pairs)
     return {
+        "basis": basis,
         "compute": totals["paired"] / totals["total"] if totals["total"] else 1.0,
         "compute_ops": totals["total"],
         "compute_ops_paired": totals["paired"],
