@@ -15,8 +15,9 @@ Builds torchvision's ``VisionTransformer`` with random weights (fixed seeds), tr
 - ``palettized4_macos15``: 4-bit k-means palettized weights.
 - ``pruned50_macos15``: 50 % magnitude-pruned weights.
 
-``--size tiny`` (the default) makes packages of a few hundred KB for the repository;
-``--size base`` makes the real ViT-B/16 (80-180 MB per package, keep them outside the repository).
+``--size tiny`` (the default) makes packages of a few hundred KB, small enough for the repository.
+``--size base`` makes the real ViT-B/16, whose packages take 42-166 MB each, so write them outside
+the repository.
 
 Run it with the ``samples`` extra plus the k-means packages that palettization needs::
 
@@ -101,9 +102,13 @@ class VitSize:
 
 
 SIZES = {
-    "tiny": VitSize("tiny", 32, 8, 2, 4, 64, 128, 10, calibration_batches=4, calibration_batch_size=4),
+    "tiny": VitSize(
+        "tiny", 32, 8, 2, 4, 64, 128, 10, calibration_batches=4, calibration_batch_size=4
+    ),
     # The configuration of torchvision.models.vit_b_16.
-    "base": VitSize("base", 224, 16, 12, 12, 768, 3072, 1000, calibration_batches=4, calibration_batch_size=2),
+    "base": VitSize(
+        "base", 224, 16, 12, 12, 768, 3072, 1000, calibration_batches=4, calibration_batch_size=2
+    ),
 }
 
 VARIANT_DESCRIPTIONS = {
@@ -147,9 +152,9 @@ def build_vit(size: VitSize) -> VisionTransformer:
     """Build the ViT in eval mode with seeded random weights.
 
     torchvision zero-initializes the class token, the classifier head and the attention
-    projection biases. Those get N(0, 0.02) values here: a zero head weight gives weight quantization zero scales, and
-    identical zero tensors would be merged by coremltools' const deduplication, which a trained
-    model never shows.
+    projection biases. Those get N(0, 0.02) values here, because a zero head weight gives weight
+    quantization zero scales, and coremltools' const deduplication would merge identical zero
+    tensors, which a trained model does not have.
     """
     torch.manual_seed(SEED)
     model = VisionTransformer(
@@ -226,9 +231,7 @@ def quantize_with_torch(model: torch.nn.Module, batches: Sequence[torch.Tensor])
 # --- Conversion and coremltools compression ------------------------------------------------------
 
 
-def convert(
-    traced: torch.jit.ScriptModule, size: VitSize, target: ct.target
-) -> ct.models.MLModel:
+def convert(traced: torch.jit.ScriptModule, size: VitSize, target: ct.target) -> ct.models.MLModel:
     shape = (1, 3, size.image_size, size.image_size)
     return ct.convert(
         traced,
@@ -275,8 +278,9 @@ def prune_half(model: ct.models.MLModel) -> ct.models.MLModel:
     """Prune the half of each weight with the smallest magnitudes.
 
     coremltools 9.0 takes the magnitude threshold with ``np.percentile`` on the FP16 weight. With
-    numpy 2.3 that returns NaN for arrays of more than 65504 elements (the index is computed in
-    float16 and overflows), and then nothing is pruned. The percentile is taken in float32 here.
+    numpy 2.3 that returns NaN for arrays of more than about 65,500 elements, because the index
+    is computed in float16 and overflows, and then nothing is pruned. The percentile is taken in
+    float32 here.
     """
     config = cto.coreml.OptimizationConfig(
         global_config=cto.coreml.OpMagnitudePrunerConfig(
@@ -295,7 +299,7 @@ def quantize_activations_int8(
     """Insert int8 quantize/dequantize pairs with ``linear_quantize_activations``.
 
     With ``stats_function`` set, it replaces coremltools' calibration, which runs
-    ``MLModel.predict``; it receives the same arguments (model, sample data, group size).
+    ``MLModel.predict``. It receives the same arguments (model, sample data, group size).
     """
     sample_data = [{INPUT_NAME: image[None].numpy()} for image in images]
     if stats_function is None:
@@ -330,7 +334,9 @@ def _bools(value: Any, rank: int) -> list[bool]:
 def _conv(args: dict[str, Any]) -> torch.Tensor:
     x, weight = _tensor(args["x"]), _tensor(args["weight"])
     if weight.dim() != 4:
-        raise NotImplementedError(f"only 2-D conv is evaluated, got a weight of rank {weight.dim()}")
+        raise NotImplementedError(
+            f"only 2-D conv is evaluated, got a weight of rank {weight.dim()}"
+        )
     pad_type = str(args.get("pad_type", "valid"))
     if pad_type == "custom":
         top, bottom, left, right = _ints(args["pad"])
@@ -470,8 +476,8 @@ def evaluate_function(function: Function, inputs: dict[str, np.ndarray]) -> dict
         kernel = MIL_KERNELS.get(op.op_type)
         if kernel is None or len(op.outputs) != 1:
             raise NotImplementedError(
-                f"cannot evaluate MIL op {op.name!r} of type {op.op_type!r}; "
-                "add a kernel to MIL_KERNELS"
+                f"cannot evaluate MIL op {op.name!r} of type {op.op_type!r}: "
+                "MIL_KERNELS has no kernel for it, so add one"
             )
         args = {name: _resolve(values, binding) for name, binding in op.inputs.items()}
         values[output.name] = kernel(args)
@@ -510,7 +516,9 @@ class EvaluatedRanges:
     def __call__(
         self, model: ct.models.MLModel, sample_data: list[dict[str, np.ndarray]], group_size: int
     ) -> ActivationStats:
-        const_names = {op.outputs[0].name for op in self.function.operations if op.op_type == "const"}
+        const_names = {
+            op.outputs[0].name for op in self.function.operations if op.op_type == "const"
+        }
         stats: ActivationStats = defaultdict(dict)
         for sample in sample_data:
             values = evaluate_function(self.function, sample)
@@ -527,7 +535,8 @@ class EvaluatedRanges:
             expected = self.reference(torch.from_numpy(sample[INPUT_NAME]))
         error = float((output - expected).abs().max())
         scale = float(expected.abs().max())
-        # FP16 weights against float32 weights: the error stays near 1e-3 of the output scale.
+        # The program's weights are FP16 and the model's float32, so the outputs differ slightly.
+        # A wrong kernel gives errors of the order of the output scale.
         if error > 1e-2 * scale + 1e-3:
             raise RuntimeError(
                 f"the PyTorch evaluation of the ML program differs from the PyTorch model by "
@@ -550,7 +559,7 @@ class EvaluatedRanges:
 
 @dataclass(frozen=True)
 class LinearCoverage:
-    """How one ``linear`` op of an ML program is quantized."""
+    """Quantization state of one ``linear`` op of an ML program."""
 
     name: str
     weight_name: str
@@ -587,11 +596,11 @@ def count_ops(model: ct.models.MLModel, op_type: str) -> int:
 
 
 def _fail(variant: str, problem: str) -> None:
-    raise RuntimeError(f"{variant}: {problem}; samples/README.md describes the expected program")
+    raise RuntimeError(f"{variant}: {problem}. samples/README.md describes the expected program.")
 
 
 def check_torch_w8a8(model: ct.models.MLModel, size: VitSize) -> None:
-    """Check that the attention projections stay FP16 and the MLP linears are W8A8."""
+    """Check that the attention projections stay FP16 and the other linears are W8A8."""
     linears = linear_coverage(model)
     attention = [linear for linear in linears if linear.is_attention_projection]
     others = [linear for linear in linears if not linear.is_attention_projection]
@@ -617,7 +626,9 @@ def check_coreml_w8a8(model: ct.models.MLModel, variant: str) -> None:
 def check_fused_attention(model: ct.models.MLModel, size: VitSize) -> None:
     fused = count_ops(model, "scaled_dot_product_attention")
     if fused != size.num_layers:
-        _fail("fp16_macos15", f"found {fused} scaled_dot_product_attention ops, not {size.num_layers}")
+        _fail(
+            "fp16_macos15", f"found {fused} scaled_dot_product_attention ops, not {size.num_layers}"
+        )
 
 
 def check_sparsity(model: ct.models.MLModel, minimum: float) -> None:
@@ -650,7 +661,11 @@ def log_coverage(variant: str, model: ct.models.MLModel) -> None:
 
 
 def save_variant(
-    model: ct.models.MLModel, size: VitSize, variant: str, out: Path, extra: dict[str, str] | None = None
+    model: ct.models.MLModel,
+    size: VitSize,
+    variant: str,
+    out: Path,
+    extra: dict[str, str] | None = None,
 ) -> Path:
     """Set the variant's description and metadata and write the package, replacing an old one."""
     model.short_description = VARIANT_DESCRIPTIONS[variant]
@@ -679,7 +694,7 @@ def make_coreml_w8a8(
     """Quantize activations, then weights, of the FP16 macOS 14 model.
 
     Returns the variant name, the model and extra metadata. Activations go first, as in the
-    coremltools 9.0 docstring of ``linear_quantize_activations``, so that calibration sees the
+    coremltools 9.0 docstring of ``linear_quantize_activations``, so that calibration runs on the
     float model.
     """
     if sys.platform == "darwin":
@@ -719,7 +734,9 @@ def make_samples(size: VitSize, out: Path) -> list[Path]:
     check_coreml_w8a8(w8a8, w8a8_variant)
 
     LOGGER.info("quantizing with coremltools.optimize.torch")
-    torch_w8a8 = convert(trace(quantize_with_torch(model, batches), example), size, ct.target.macOS14)
+    torch_w8a8 = convert(
+        trace(quantize_with_torch(model, batches), example), size, ct.target.macOS14
+    )
     check_torch_w8a8(torch_w8a8, size)
 
     LOGGER.info("palettizing and pruning the macOS 15 model")
