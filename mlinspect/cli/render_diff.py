@@ -19,8 +19,19 @@ def _signed_count(value: int) -> str:
 
 def render_diff(document: dict[str, Any], console: Console, all_pairs: bool = False) -> None:
     a, b = document["a"], document["b"]
-    console.print(f"A: {a['path']} ({a['ops']} ops, {human_bytes(a['weight_bytes'])} of weights, opsets {', '.join(a['opsets'])})")
-    console.print(f"B: {b['path']} ({b['ops']} ops, {human_bytes(b['weight_bytes'])} of weights, opsets {', '.join(b['opsets'])})")
+    for label, side in (("A", a), ("B", b)):
+        console.print(
+            f"{label}: {side['path']} ({side['ops']} ops, {human_bytes(side['weight_bytes'])} of weights, "
+            f"opsets {', '.join(side['opsets'])})",
+            highlight=False,
+        )
+        profile = side.get("profile")
+        if profile:
+            console.print(
+                f"   profiled on {profile['host']}: median prediction {profile['median_ms']:.3f} ms; "
+                f"per-op latency {profile['estimate']}",
+                highlight=False,
+            )
 
     weights = document["weights"]
     share = (weights["delta"] / weights["a"]) if weights["a"] else None
@@ -76,7 +87,11 @@ def render_diff(document: dict[str, Any], console: Console, all_pairs: bool = Fa
 
 def _categories_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="by category (A → B)", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for header in ("category", "ops", "Δ ops", "weights", "Δ weights", "FLOPs (static)", "quantized w / a"):
+    profiled = any(row["estimated_ms"]["delta"] is not None for row in rows)
+    headers = ["category", "ops", "Δ ops", "weights", "Δ weights", "FLOPs (static)", "quantized w / a"]
+    if profiled:
+        headers.append("est. ms")
+    for header in headers:
         table.add_column(header, justify="left" if header == "category" else "right")
     for row in rows:
         side_a, side_b, delta = row["a"], row["b"], row["delta"]
@@ -86,6 +101,10 @@ def _categories_table(rows: list[dict[str, Any]]) -> Table:
                 f"{side_a['quantized_weights']}/{side_a['quantized_activations']} → "
                 f"{side_b['quantized_weights']}/{side_b['quantized_activations']}"
             )
+        latency = []
+        if profiled:
+            ms = row["estimated_ms"]
+            latency = [f"{ms['a']:.3f} → {ms['b']:.3f}" if ms["a"] or ms["b"] else ""]
         table.add_row(
             row["category"],
             f"{side_a['ops']} → {side_b['ops']}",
@@ -94,6 +113,7 @@ def _categories_table(rows: list[dict[str, Any]]) -> Table:
             signed_bytes(delta["weight_bytes"]) if delta["weight_bytes"] else "",
             f"{human_count(side_a['flops'])} → {human_count(side_b['flops'])}" if side_a["flops"] or side_b["flops"] else "",
             quantized,
+            *latency,
         )
     return table
 

@@ -10,6 +10,7 @@ from mlinspect.analysis import categories as cat
 from mlinspect.analysis.ops import ModelAnalysis, analyze, storage_record
 from mlinspect.analysis.roles import linear_role
 from mlinspect.diff.pairing import Pairing, pair_units
+from mlinspect.diff.timing import SideProfile, category_ms, unit_device, unit_ms
 from mlinspect.diff.units import FunctionUnits, Unit, build_units
 from mlinspect.mil.records import Model
 
@@ -30,17 +31,37 @@ class Comparison:
     findings: list[dict[str, Any]]
     categories: list[dict[str, Any]]
     coverage: dict[str, Any]
+    profile_a: SideProfile | None = None
+    profile_b: SideProfile | None = None
+    """Profile overlays keyed by op id; latency in them is estimated from the compute plan."""
+
+    @property
+    def profiled(self) -> bool:
+        return self.profile_a is not None and self.profile_b is not None
+
+    def side_profile(self, side: str) -> SideProfile | None:
+        return self.profile_a if side == "a" else self.profile_b
 
     @property
     def identical(self) -> bool:
         return not self.findings and not self.pairing.only_a and not self.pairing.only_b
 
 
-def compare(a: Model, b: Model) -> Comparison:
-    """Pair the ops of `a` and `b` and explain their differences; see `pair_units` for how pairing works."""
+def compare(
+    a: Model | ModelAnalysis,
+    b: Model | ModelAnalysis,
+    profile_a: SideProfile | None = None,
+    profile_b: SideProfile | None = None,
+) -> Comparison:
+    """Pair the ops of `a` and `b` and explain their differences; see `pair_units` for how pairing works.
+
+    With a profile for each side, units and categories carry estimated
+    latency and devices, and findings rank by time instead of bytes.
+    """
     from mlinspect.diff.findings import collect_findings
 
-    analysis_a, analysis_b = analyze(a), analyze(b)
+    analysis_a = a if isinstance(a, ModelAnalysis) else analyze(a)
+    analysis_b = b if isinstance(b, ModelAnalysis) else analyze(b)
     units_a, units_b = build_units(analysis_a), build_units(analysis_b)
     pairing = pair_units(units_a, units_b)
     roles = {**_roles(analysis_a), **{f"b:{k}": v for k, v in _roles(analysis_b).items()}}
@@ -52,8 +73,10 @@ def compare(a: Model, b: Model) -> Comparison:
         pairing=pairing,
         roles=roles,
         findings=[],
-        categories=_categories(analysis_a, analysis_b, pairing),
+        categories=_categories(analysis_a, analysis_b, pairing, profile_a, profile_b),
         coverage=_coverage(analysis_a, analysis_b, pairing),
+        profile_a=profile_a,
+        profile_b=profile_b,
     )
     comparison.findings = collect_findings(comparison)
     return comparison
@@ -140,7 +163,13 @@ def _side_totals(analysis: ModelAnalysis, paired: set[str]) -> dict[str, dict[st
     return totals
 
 
-def _categories(a: ModelAnalysis, b: ModelAnalysis, pairing: Pairing) -> list[dict[str, Any]]:
+def _categories(
+    a: ModelAnalysis,
+    b: ModelAnalysis,
+    pairing: Pairing,
+    profile_a: SideProfile | None,
+    profile_b: SideProfile | None,
+) -> list[dict[str, Any]]:
     paired_a, paired_b = _paired_op_ids(pairing)
     totals_a, totals_b = _side_totals(a, paired_a), _side_totals(b, paired_b)
     empty = {"ops": 0, "weight_bytes": 0, "flops": 0, "bytes_moved": 0, "without_cost": 0,
@@ -151,11 +180,17 @@ def _categories(a: ModelAnalysis, b: ModelAnalysis, pairing: Pairing) -> list[di
             continue
         side_a = totals_a.get(category, empty)
         side_b = totals_b.get(category, empty)
+        ms_a, ms_b = category_ms(profile_a, category), category_ms(profile_b, category)
         rows.append({
             "category": category,
             "a": side_a,
             "b": side_b,
             "delta": {key: side_b[key] - side_a[key] for key in ("ops", "weight_bytes", "flops", "bytes_moved")},
+            "estimated_ms": {
+                "a": ms_a,
+                "b": ms_b,
+                "delta": None if ms_a is None or ms_b is None else ms_b - ms_a,
+            },
         })
     return rows
 
@@ -180,6 +215,8 @@ def unit_record(comparison: Comparison, unit: Unit, side: str) -> dict[str, Any]
         "bytes_moved": _sum_or_none(m.bytes_moved for m in unit.ops),
         "outputs": [o.type.describe() for o in principal.op.outputs],
         "wrappers": [w.id for w in unit.wrappers],
+        "device": unit_device(unit, comparison.side_profile(side)),
+        "estimated_ms": unit_ms(unit, comparison.side_profile(side)),
     }
 
 
@@ -210,6 +247,8 @@ def pair_changes(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
         changes.append(f"activations {act_a} → {act_b}")
     if a["outputs"] != b["outputs"]:
         changes.append(f"outputs {', '.join(a['outputs'])} → {', '.join(b['outputs'])}")
+    if a["device"] != b["device"] and a["device"] is not None and b["device"] is not None:
+        changes.append(f"device {a['device']} → {b['device']}")
     return changes
 
 
@@ -229,8 +268,8 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
     model_a, model_b = comparison.a.model, comparison.b.model
     return {
         "schema": SCHEMA,
-        "a": _model_header(comparison.a),
-        "b": _model_header(comparison.b),
+        "a": {**_model_header(comparison.a), "profile": comparison.profile_a.header() if comparison.profile_a else None},
+        "b": {**_model_header(comparison.b), "profile": comparison.profile_b.header() if comparison.profile_b else None},
         "coverage": comparison.coverage["compute"],
         "coverage_detail": comparison.coverage,
         "weights": {

@@ -72,10 +72,74 @@ def collect_findings(comparison: Comparison) -> list[dict[str, Any]]:
     findings += _quantize_op_findings(comparison)
     findings += _attention_findings(comparison)
     findings += _unpaired_findings(comparison)
+    findings += _device_findings(comparison)
     if all(f["kind"] == "activations_quantized_in_neither" for f in findings):
         # What both models share is only worth saying next to a difference.
         return []
-    findings.sort(key=lambda f: -abs(f["bytes"]))
+    if comparison.profiled:
+        _add_latency(comparison, findings)
+        findings.sort(key=lambda f: (-abs(f["ms"] or 0.0), -abs(f["bytes"])))
+    else:
+        findings.sort(key=lambda f: -abs(f["bytes"]))
+    return findings
+
+
+def _add_latency(comparison: Comparison, findings: list[dict[str, Any]]) -> None:
+    """Set each finding's `ms`: the estimated latency of its ops in B minus in A, and append it to the text."""
+    from mlinspect.diff.timing import unit_ms
+
+    def side_ms(op_ids: list[str], side: str) -> float:
+        profile = comparison.side_profile(side)
+        units = {u.id: u for u in _all_units(comparison, side)}
+        timings = profile.attribution.ops
+        total = 0.0
+        for op_id in op_ids:
+            if op_id in units:
+                total += unit_ms(units[op_id], profile) or 0.0
+            elif op_id in timings and timings[op_id].estimated_ms is not None:
+                total += timings[op_id].estimated_ms
+        return total
+
+    for finding in findings:
+        ms_a, ms_b = side_ms(finding["ops_a"], "a"), side_ms(finding["ops_b"], "b")
+        finding["ms"] = ms_b - ms_a
+        finding["numbers"]["estimated_ms_a"] = ms_a
+        finding["numbers"]["estimated_ms_b"] = ms_b
+        if ms_a or ms_b:
+            finding["text"] += f" [{ms_a:.3f} ms → {ms_b:.3f} ms, estimated from the compute plan]"
+
+
+def _all_units(comparison: Comparison, side: str) -> list[Unit]:
+    pairs = comparison.pairing.pairs
+    if side == "a":
+        return [p.a for p in pairs] + comparison.pairing.only_a
+    return [p.b for p in pairs] + comparison.pairing.only_b
+
+
+_DEVICE_WORDS = {"neural_engine": "the Neural Engine", "gpu": "the GPU", "cpu": "the CPU"}
+
+
+def _device_findings(comparison: Comparison) -> list[dict[str, Any]]:
+    if not comparison.profiled:
+        return []
+    from mlinspect.diff.timing import unit_device
+
+    groups: dict[tuple[str, str, str], list] = defaultdict(list)
+    for pair in comparison.pairing.pairs:
+        device_a = unit_device(pair.a, comparison.profile_a)
+        device_b = unit_device(pair.b, comparison.profile_b)
+        if device_a and device_b and device_a != device_b:
+            groups[(pair.a.type, device_a, device_b)].append(pair)
+    findings = []
+    for (op_type, device_a, device_b), pairs in groups.items():
+        findings.append(_finding(
+            "device_change",
+            f"{_plural(len(pairs), f'{op_type} op')} {_verb(len(pairs), 'run', 'runs')} on "
+            f"{_DEVICE_WORDS.get(device_a, device_a)} in A and on {_DEVICE_WORDS.get(device_b, device_b)} in B; "
+            f"{_names([p.a.id for p in pairs])}",
+            ops_a=[p.a.id for p in pairs], ops_b=[p.b.id for p in pairs],
+            count=len(pairs), device_a=device_a, device_b=device_b,
+        ))
     return findings
 
 
