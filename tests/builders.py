@@ -25,7 +25,14 @@ MODEL_FILE = Path("Data") / "com.apple.CoreML" / "model.mlmodel"
 WEIGHT_FILE = Path("Data") / "com.apple.CoreML" / "weights" / "weight.bin"
 
 # Compression schemes that `build_compressed` accepts, with the targets each is built for.
-COMPRESSION_SCHEMES = ("int8", "int4_block", "palettize4", "palettize2", "prune", "prune_palettize4")
+COMPRESSION_SCHEMES = (
+    "int8",
+    "int4_block",
+    "palettize4",
+    "palettize2",
+    "prune",
+    "prune_palettize4",
+)
 COMPRESSED_FORMS = (
     ("int8", "iOS16"),
     ("palettize4", "iOS17"),
@@ -43,7 +50,7 @@ BLOB_HEADER_SIZE = 64
 BLOB_SENTINEL = 0xDEADBEEF
 # Blob metadata: sentinel, dtype code, data size in bytes, data offset, padding bits.
 BLOB_METADATA = struct.Struct("<IIQQQ")
-# BlobDataType codes of MILBlob (coremltools mlmodel/src/MILBlob/Blob/BlobDataType.hpp).
+# Codes of MILBlob's BlobDataType enum (coremltools mlmodel/src/MILBlob/Blob/BlobDataType.hpp).
 BLOB_DTYPE_NAMES = {
     1: "fp16",
     2: "fp32",
@@ -124,7 +131,7 @@ def build_single_file(folder: Path) -> Path:
 def build_single_file_with_blobs(folder: Path) -> Path:
     """Build a single-file `.mlmodel` from a program with large consts, without its weight file.
 
-    coremltools (9.0) refuses to save an ML program as `.mlmodel`, and the spec
+    coremltools (9.0) raises an error when saving an ML program as `.mlmodel`, and the spec
     written by hand still references `@model_path/weights/weight.bin`, a file
     that only exists inside the package coremltools made during conversion.
     """
@@ -135,7 +142,7 @@ def build_single_file_with_blobs(folder: Path) -> Path:
 
 
 def build_pipeline(folder: Path) -> Path:
-    """Build a pipeline package of two ML programs; the second consumes the first's output."""
+    """Build a pipeline package of two ML programs, where the second consumes the first's output."""
     import coremltools as ct
 
     first = _convert(_linear_program("iOS16", name="first", seed=1), "iOS16")
@@ -197,7 +204,9 @@ def build_flexible(folder: Path, flexibility: str) -> Path:
     from coremltools.converters.mil import Builder as mb
     from coremltools.converters.mil.mil import get_new_symbol
 
-    @mb.program(input_specs=[mb.TensorSpec(shape=(1, get_new_symbol()))], opset_version=_target("iOS16"))
+    @mb.program(
+        input_specs=[mb.TensorSpec(shape=(1, get_new_symbol()))], opset_version=_target("iOS16")
+    )
     def program(x):
         return mb.relu(x=x, name="out")
 
@@ -280,11 +289,17 @@ def build_compressed(folder: Path, scheme: str, target: str) -> Path:
     # weight_threshold=0 compresses even these tiny weights. Palettization uses
     # "uniform" mode because "kmeans" needs scikit-learn, which is not installed.
     if scheme == "int8":
-        op_config = cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", weight_threshold=0)
+        op_config = cto.OpLinearQuantizerConfig(
+            mode="linear_symmetric", dtype="int8", weight_threshold=0
+        )
         model = cto.linear_quantize_weights(model, cto.OptimizationConfig(global_config=op_config))
     elif scheme == "int4_block":
         op_config = cto.OpLinearQuantizerConfig(
-            mode="linear_symmetric", dtype="int4", granularity="per_block", block_size=8, weight_threshold=0
+            mode="linear_symmetric",
+            dtype="int4",
+            granularity="per_block",
+            block_size=8,
+            weight_threshold=0,
         )
         model = cto.linear_quantize_weights(model, cto.OptimizationConfig(global_config=op_config))
     elif scheme in ("palettize4", "palettize2"):
@@ -299,7 +314,9 @@ def build_compressed(folder: Path, scheme: str, target: str) -> Path:
             config = cto.OptimizationConfig(global_config=op_config)
             model = cto.palettize_weights(model, config, joint_compression=True)
     else:
-        raise ValueError(f"unknown compression scheme {scheme!r}: expected one of {COMPRESSION_SCHEMES}")
+        raise ValueError(
+            f"unknown compression scheme {scheme!r}: expected one of {COMPRESSION_SCHEMES}"
+        )
 
     path = folder / f"{scheme}_{target}.mlpackage"
     model.save(str(path))
@@ -349,17 +366,22 @@ def count_op_types(block: Any) -> Counter[str]:
     return Counter(operation.type for _, operation in walk_block(block, ""))
 
 
-def blob_references(block: Any) -> Iterator[tuple[str, Any]]:
-    """Yield (op's first output name, BlobFileValue) for every blob an op references in inputs or attributes."""
+def blob_values(operation: Any) -> Iterator[Any]:
+    """Yield each protobuf `Value` of one op, inline input or attribute, that references a blob."""
+    for argument in operation.inputs.values():
+        for binding in argument.arguments:
+            if binding.WhichOneof("binding") == "value" and binding.value.HasField("blobFileValue"):
+                yield binding.value
+    for value in operation.attributes.values():
+        if value.HasField("blobFileValue"):
+            yield value
+
+
+def blob_references(block: Any) -> Iterator[Any]:
+    """Yield the `BlobFileValue` of every blob the ops of a block message reference, nested blocks included."""
     for _, operation in walk_block(block, ""):
-        name = operation.outputs[0].name if operation.outputs else operation.type
-        for argument in operation.inputs.values():
-            for binding in argument.arguments:
-                if binding.WhichOneof("binding") == "value" and binding.value.HasField("blobFileValue"):
-                    yield name, binding.value.blobFileValue
-        for value in operation.attributes.values():
-            if value.HasField("blobFileValue"):
-                yield name, value.blobFileValue
+        for value in blob_values(operation):
+            yield value.blobFileValue
 
 
 def read_blob_metadata(weight_file: Path, offset: int) -> dict[str, Any]:
@@ -388,4 +410,7 @@ def read_blob_count(weight_file: Path) -> int:
 def hash_tree(path: Path) -> dict[str, str]:
     """Map every file under `path` (or `path` itself if it is a file) to its SHA-256."""
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    return {str(file.relative_to(path.parent)): hashlib.sha256(file.read_bytes()).hexdigest() for file in files}
+    return {
+        str(file.relative_to(path.parent)): hashlib.sha256(file.read_bytes()).hexdigest()
+        for file in files
+    }

@@ -12,17 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import builders
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import builders
 from mlinspect.errors import InvalidModelError, UnsupportedModelError
 from mlinspect.reader import load
 
 REPO = Path(__file__).resolve().parents[1]
-# A CLI run takes about 0.3 s on an idle 2-core Linux machine; the timeouts
-# leave room for a loaded CI runner, and the FIFO one bounds a reader that blocks.
+# A CLI run takes about 0.3 s on an idle 2-core Linux machine, so these timeouts
+# leave room for a loaded CI runner. The FIFO timeout bounds a reader that blocks.
 CLI_TIMEOUT_SECONDS = 60
 FIFO_TIMEOUT_SECONDS = 10
 MODEL_DIR = Path("Data") / "com.apple.CoreML"
@@ -62,7 +62,7 @@ def set_blob_file_names(package: Path, file_name: str) -> None:
     """Point every blob reference of the program at `file_name`."""
     spec = builders.read_spec(package)
     for function in spec.mlProgram.functions.values():
-        for _, reference in builders.blob_references(function.block_specializations[function.opset]):
+        for reference in builders.blob_references(function.block_specializations[function.opset]):
             reference.fileName = file_name
     (package / builders.MODEL_FILE).write_bytes(spec.SerializeToString())
 
@@ -100,7 +100,9 @@ def manifest_without_root_id(source: Path, tmp_path: Path) -> BadInput:
 def manifest_unknown_root_item(source: Path, tmp_path: Path) -> BadInput:
     package = copy_package(source, tmp_path)
     edit_manifest(package, lambda manifest: manifest.update(rootModelIdentifier="no-such-item"))
-    return BadInput(package, package / "Manifest.json", "'no-such-item' not found in itemInfoEntries")
+    return BadInput(
+        package, package / "Manifest.json", "'no-such-item' not found in itemInfoEntries"
+    )
 
 
 def manifest_root_outside(source: Path, tmp_path: Path) -> BadInput:
@@ -177,7 +179,11 @@ def weight_truncated(size: int) -> Callable[[Path, Path], BadInput]:
         package = copy_package(source, tmp_path)
         weight_file = package / builders.WEIGHT_FILE
         weight_file.write_bytes(weight_file.read_bytes()[:size])
-        problem = "truncated weight file" if size < builders.BLOB_HEADER_SIZE else "past the end of the file"
+        problem = (
+            "truncated weight file"
+            if size < builders.BLOB_HEADER_SIZE
+            else "past the end of the file"
+        )
         return BadInput(package, weight_file, problem)
 
     return make
@@ -194,7 +200,7 @@ def weight_bad_sentinel(source: Path, tmp_path: Path) -> BadInput:
     package = copy_package(source, tmp_path)
     weight_file = package / builders.WEIGHT_FILE
     data = bytearray(weight_file.read_bytes())
-    # The first metadata record follows the 64-byte header; flip its sentinel bytes.
+    # The first metadata record follows the 64-byte header, so its sentinel is bytes 64 to 67.
     for index in range(64, 68):
         data[index] ^= 0xFF
     weight_file.write_bytes(bytes(data))
@@ -214,7 +220,9 @@ def blob_reference_outside(source: Path, tmp_path: Path) -> BadInput:
     package = copy_package(source, tmp_path)
     shutil.copy(package / builders.WEIGHT_FILE, tmp_path / "outside.bin")
     set_blob_file_names(package, "@model_path/../../../outside.bin")
-    return BadInput(package, package / MODEL_DIR / "../../../outside.bin", "points outside the package")
+    return BadInput(
+        package, package / MODEL_DIR / "../../../outside.bin", "points outside the package"
+    )
 
 
 def weights_folder_symlink_outside(source: Path, tmp_path: Path) -> BadInput:
@@ -263,9 +271,12 @@ CASES: dict[str, Callable[[Path, Path], BadInput]] = {
 }
 
 
-def run_cli(*arguments: str, timeout: float = CLI_TIMEOUT_SECONDS) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *arguments: str, timeout: float = CLI_TIMEOUT_SECONDS
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mlinspect", *arguments],
+        check=False,
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -331,18 +342,24 @@ def test_cli_json_rejects_bad_input(plain_package: Path, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     "form", ["plain", *(f"{scheme}_{target}" for scheme, target in builders.COMPRESSED_FORMS)]
 )
-def test_missing_weight_file_uses_declared_sizes(all_forms: dict[str, Path], tmp_path: Path, form: str) -> None:
+def test_missing_weight_file_uses_declared_sizes(
+    all_forms: dict[str, Path], tmp_path: Path, form: str
+) -> None:
     source = all_forms[form]
     package = copy_package(source, tmp_path)
     expected = {
-        (blob.file, blob.offset): (blob.dtype, blob.nbytes) for op in load(source).walk() for blob in op.blobs()
+        (blob.file, blob.offset): (blob.dtype, blob.nbytes)
+        for op in load(source).walk()
+        for blob in op.blobs()
     }
     (package / builders.WEIGHT_FILE).unlink()
 
     model = load(package)
 
     declared = {
-        (blob.file, blob.offset): (blob.dtype, blob.nbytes) for op in model.walk() for blob in op.blobs()
+        (blob.file, blob.offset): (blob.dtype, blob.nbytes)
+        for op in model.walk()
+        for blob in op.blobs()
     }
     assert declared == expected
     assert all(blob.declared for op in model.walk() for blob in op.blobs())
@@ -383,7 +400,7 @@ def test_cli_missing_weight_file_succeeds(plain_package: Path, tmp_path: Path) -
 
 
 def test_git_lfs_pointer_weight_file_warning(plain_package: Path, tmp_path: Path) -> None:
-    """A clone without Git LFS holds a small text pointer in place of weight.bin: the structure still loads."""
+    """A clone without Git LFS contains a text pointer in place of weight.bin, and the structure still loads."""
     package = copy_package(plain_package, tmp_path)
     weight_file = package / builders.WEIGHT_FILE
     size = weight_file.stat().st_size
@@ -407,11 +424,11 @@ def test_error_names_path_as_given(plain_package: Path, tmp_path: Path) -> None:
     package = copy_package(plain_package, real)
     (package / "Manifest.json").write_text("{")
     (tmp_path / "alias").symlink_to(real)
-    given = tmp_path / "alias" / package.name
+    alias_path = tmp_path / "alias" / package.name
 
-    error = load_error(given)
+    error = load_error(alias_path)
 
-    assert error.path == str(given / "Manifest.json")
+    assert error.path == str(alias_path / "Manifest.json")
 
 
 @pytest.mark.parametrize(
@@ -420,6 +437,7 @@ def test_error_names_path_as_given(plain_package: Path, tmp_path: Path) -> None:
     ids=["nul_character", "name_too_long"],
 )
 def test_manifest_unusable_root_path(plain_package: Path, tmp_path: Path, root_path: str) -> None:
+    """A root path that the OS cannot open raises InvalidModelError, not ValueError or OSError."""
     package = copy_package(plain_package, tmp_path)
     set_root_path(package, root_path)
 
@@ -434,6 +452,7 @@ def test_manifest_unusable_root_path(plain_package: Path, tmp_path: Path, root_p
     ids=["nul_character", "name_too_long"],
 )
 def test_blob_unusable_file_name(plain_package: Path, tmp_path: Path, file_name: str) -> None:
+    """A weight file name that the OS cannot open raises InvalidModelError, not ValueError or OSError."""
     package = copy_package(plain_package, tmp_path)
     set_blob_file_names(package, file_name)
 
@@ -443,6 +462,7 @@ def test_blob_unusable_file_name(plain_package: Path, tmp_path: Path, file_name:
 
 
 def test_manifest_deeply_nested_json(plain_package: Path, tmp_path: Path) -> None:
+    """JSON nested deeper than json.loads can recurse raises InvalidModelError, not RecursionError."""
     package = copy_package(plain_package, tmp_path)
     (package / "Manifest.json").write_text("[" * 100_000 + "]" * 100_000)
 
@@ -451,11 +471,13 @@ def test_manifest_deeply_nested_json(plain_package: Path, tmp_path: Path) -> Non
     assert error.path == str(package / "Manifest.json")
 
 
-@pytest.mark.parametrize("target", ["Manifest.json", "weight.bin"])
-def test_fifo_in_package_rejected(plain_package: Path, tmp_path: Path, target: str) -> None:
+@pytest.mark.parametrize(
+    "relative", [Path("Manifest.json"), builders.WEIGHT_FILE], ids=["manifest", "weight_file"]
+)
+def test_fifo_in_package_rejected(plain_package: Path, tmp_path: Path, relative: Path) -> None:
     """A named pipe in place of a package file is rejected instead of blocking on open()."""
     package = copy_package(plain_package, tmp_path)
-    fifo = package / "Manifest.json" if target == "Manifest.json" else package / builders.WEIGHT_FILE
+    fifo = package / relative
     fifo.unlink()
     os.mkfifo(fifo)
 
@@ -469,9 +491,14 @@ def test_fifo_in_package_rejected(plain_package: Path, tmp_path: Path, target: s
     assert result.stderr.startswith(f"mlinspect: error: {fifo}: ")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
-def test_mutated_model_file_loads_or_rejects(control_flow_package: Path, tmp_path: Path, data: st.DataObject) -> None:
+def test_mutated_model_file_loads_or_rejects(
+    control_flow_package: Path, tmp_path: Path, data: st.DataObject
+) -> None:
+    """A model.mlmodel with a few bytes changed loads or raises InvalidModelError, never another error."""
     package = tmp_path / "mutated.mlpackage"
     if not package.exists():
         shutil.copytree(control_flow_package, package)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import builders
 import pytest
 
-import builders
 from mlinspect.mil.records import Blob, Function, Model, Operation
 from mlinspect.reader import load
 
@@ -70,7 +73,11 @@ def model_file(path: Path) -> Path:
 
 
 def functions_of(model: Model) -> dict[str, Function]:
-    return {name: function for program in model.programs() for name, function in program.program.functions.items()}
+    return {
+        name: function
+        for program in model.programs()
+        for name, function in program.program.functions.items()
+    }
 
 
 def blobs_by_location(model: Model) -> dict[tuple[str, int], Blob]:
@@ -94,7 +101,10 @@ def test_op_counts_match_protobuf(all_forms: dict[str, Path], form: str) -> None
 
     model = load(path)
 
-    actual = {name: Counter(op.type for op in function.walk()) for name, function in functions_of(model).items()}
+    actual = {
+        name: Counter(op.type for op in function.walk())
+        for name, function in functions_of(model).items()
+    }
     assert actual == expected
 
 
@@ -113,7 +123,9 @@ def test_op_ids_and_block_paths(all_forms: dict[str, Path], form: str) -> None:
 
     model = load(path)
 
-    actual = [(op.block, op.id) for function in functions_of(model).values() for op in function.walk()]
+    actual = [
+        (op.block, op.id) for function in functions_of(model).values() for op in function.walk()
+    ]
     assert actual == expected
 
 
@@ -133,7 +145,7 @@ def test_blobs_match_weight_file(all_forms: dict[str, Path], form: str) -> None:
     references = [
         reference
         for function in protobuf_functions(builders.read_spec(path)).values()
-        for _, reference in builders.blob_references(function.block_specializations[function.opset])
+        for reference in builders.blob_references(function.block_specializations[function.opset])
     ]
 
     model = load(path)
@@ -147,7 +159,9 @@ def test_blobs_match_weight_file(all_forms: dict[str, Path], form: str) -> None:
         assert metadata["sentinel"] == builders.BLOB_SENTINEL
         assert blob.dtype == metadata["dtype"], f"dtype of blob at {relative}:{reference.offset}"
         assert blob.nbytes == metadata["nbytes"], f"size of blob at {relative}:{reference.offset}"
-        assert blob.data_offset == metadata["data_offset"], f"data offset of blob at {relative}:{reference.offset}"
+        assert blob.data_offset == metadata["data_offset"], (
+            f"data offset of blob at {relative}:{reference.offset}"
+        )
         assert blob.declared is False
 
 
@@ -382,7 +396,9 @@ def test_specializations_read_own_blocks(specializations_package: Path) -> None:
     model = load(specializations_package)
 
     specializations = model.program.functions["main"].specializations
-    actual = {opset: Counter(op.type for op in block.walk()) for opset, block in specializations.items()}
+    actual = {
+        opset: Counter(op.type for op in block.walk()) for opset, block in specializations.items()
+    }
     assert actual == expected
     assert actual["CoreML8"]["sigmoid"] == 1
     assert actual["CoreML8"]["relu"] == 0
@@ -411,7 +427,7 @@ def test_compressed_decompression_ops(
 def test_compressed_blob_placement(
     compressed_packages: dict[tuple[str, str], Path], scheme: str, target: str
 ) -> None:
-    """Before iOS18 constexpr ops reference blobs in attributes; from iOS18 on, in inline inputs."""
+    """Before iOS18, constexpr ops reference blobs in attributes. From iOS18 on, they do so in inline inputs."""
     model = load(compressed_packages[(scheme, target)])
 
     constexpr_ops = [op for op in model.walk() if op.type.startswith("constexpr_")]
@@ -422,7 +438,9 @@ def test_compressed_blob_placement(
         for binding in bindings
         if binding.literal is not None and binding.literal.blob is not None
     ]
-    in_attributes = [literal.blob for op in constexpr_ops for literal in op.attributes.values() if literal.blob]
+    in_attributes = [
+        literal.blob for op in constexpr_ops for literal in op.attributes.values() if literal.blob
+    ]
     if target == "iOS18":
         assert in_inputs
         assert not in_attributes
@@ -476,3 +494,44 @@ def test_neural_network_layers(neural_network_model: Path) -> None:
     assert model.layers == {"innerProduct": 1, "activation": 1}
     assert model.program is None
     assert list(model.walk()) == []
+
+
+@pytest.mark.parametrize(("code", "dtype"), [(16, "fp8e4m3fn"), (17, "fp8e5m2")])
+def test_blob_fp8_dtype_codes(plain_package: Path, tmp_path: Path, code: int, dtype: str) -> None:
+    """MILBlob's BlobDataType enum defines codes 16 and 17 for fp8 blobs.
+
+    coremltools 9.0's blob writer has no fp8 method, so the test rewrites a code in place.
+    """
+    package = tmp_path / "fp8.mlpackage"
+    shutil.copytree(plain_package, package)
+    weight_file = package / builders.WEIGHT_FILE
+    data = bytearray(weight_file.read_bytes())
+    # The first blob's metadata record starts at byte 64; its dtype code is bytes 68 to 71.
+    data[68:72] = code.to_bytes(4, "little")
+    weight_file.write_bytes(bytes(data))
+
+    model = load(package)
+
+    assert blobs_by_location(model)[("weights/weight.bin", 64)].dtype == dtype
+
+
+def test_load_skips_coremltools_import(plain_package: Path) -> None:
+    """The reader loads coremltools' generated protobuf modules without importing the slow package."""
+    script = (
+        "import sys\n"
+        "from mlinspect.reader import load\n"
+        f"load({str(plain_package)!r})\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'coremltools'))\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,1 @@
+"""Files for other tools: Chrome trace JSON, GraphML and Graphviz DOT."""

@@ -108,7 +108,8 @@ def select_run(profile: Profile, compute_units: str | None = None) -> Run:
         if run is None:
             recorded = ", ".join(r.compute_units for r in profile.runs)
             raise RunNotFoundError(
-                profile.source, f"no run for compute units {compute_units!r}; the profile has: {recorded}"
+                profile.source,
+                f"no run for compute units {compute_units!r}; the profile has: {recorded}",
             )
         if run.predict_ms is None:
             raise RunNotFoundError(
@@ -124,7 +125,9 @@ def select_run(profile: Profile, compute_units: str | None = None) -> Run:
     return next((run for run in usable if run.compute_units == "all"), usable[0])
 
 
-def attribute(profile: Profile, analysis: ModelAnalysis, compute_units: str | None = None) -> Attribution:
+def attribute(
+    profile: Profile, analysis: ModelAnalysis, compute_units: str | None = None
+) -> Attribution:
     """Estimate each op's latency in one run of `profile` from its cost weight; see the module docstring.
 
     `compute_units` picks the run ("all", "cpu_and_ne", "cpu_and_gpu",
@@ -148,7 +151,9 @@ def attribute(profile: Profile, analysis: ModelAnalysis, compute_units: str | No
     planned = [op for op in model_ops if op.id in run.ops]
     weight_sum = math.fsum(w for op in planned if (w := run.ops[op.id].cost_weight) is not None)
     if run.ops and weight_sum <= 0:
-        warnings.append(f"no op has a positive cost weight in the compute plan for {run.compute_units!r}")
+        warnings.append(
+            f"no op has a positive cost weight in the compute plan for {run.compute_units!r}"
+        )
 
     median = run.predict_ms.median
     timings: dict[str, OpTiming] = {}
@@ -168,7 +173,9 @@ def attribute(profile: Profile, analysis: ModelAnalysis, compute_units: str | No
         )
 
     runtime = [op for op in model_ops if op.category not in _LOAD_TIME_CATEGORIES]
-    without_cost = tuple(op.id for op in runtime if op.id not in timings or timings[op.id].estimated_ms is None)
+    without_cost = tuple(
+        op.id for op in runtime if op.id not in timings or timings[op.id].estimated_ms is None
+    )
     coverage = Coverage(
         runtime_ops=len(runtime),
         runtime_ops_with_cost=len(runtime) - len(without_cost),
@@ -211,9 +218,13 @@ def _categories(timings: Iterable[OpTiming]) -> dict[str, CategoryTiming]:
     devices: dict[str, Counter[str]] = {}
     for timing in timings:
         ops[timing.category] += 1
-        milliseconds[timing.category] = milliseconds.get(timing.category, 0.0) + (timing.estimated_ms or 0.0)
+        milliseconds[timing.category] = milliseconds.get(timing.category, 0.0) + (
+            timing.estimated_ms or 0.0
+        )
         shares[timing.category] = shares.get(timing.category, 0.0) + (timing.share or 0.0)
-        devices.setdefault(timing.category, Counter())[timing.preferred_device or UNKNOWN_DEVICE] += 1
+        devices.setdefault(timing.category, Counter())[
+            timing.preferred_device or UNKNOWN_DEVICE
+        ] += 1
     return {
         category: CategoryTiming(
             category=category,

@@ -1,10 +1,10 @@
 """Read a Core ML compute plan into OpPlacement records keyed by op id.
 
 The plan object is coremltools' `MLComputePlan` (coremltools 9.0,
-coremltools.models.compute_plan); this module only walks its model structure
-and asks the plan for each op's device usage and estimated cost, so it runs
-on any object with that interface, including a plan whose native proxy is a
-stand-in in the tests.
+coremltools.models.compute_plan). This module only walks its model structure
+and calls the plan's getters for each op's device usage and estimated cost.
+So it runs on any object with that interface, such as the tests' plans
+whose native proxy is a stand-in.
 """
 
 from __future__ import annotations
@@ -66,7 +66,9 @@ def read_compute_plan(plan: Any, function: str | None) -> PlanReading:
                 ops[op_id] = _placement(plan, operation, op_id)
 
     if function is not None and function not in names:
-        raise ValueError(f"function {function!r} not found in the compute plan; it has: {', '.join(names)}")
+        raise ValueError(
+            f"function {function!r} not found in the compute plan; it has: {', '.join(names)}"
+        )
     return PlanReading(ops=ops, unkeyed=tuple(unkeyed))
 
 
@@ -77,7 +79,9 @@ def _programs(structure: Any, prefix: str) -> Iterator[tuple[str, Any]]:
         for index, (_name, sub_structure) in enumerate(structure.pipeline.sub_models):
             yield from _programs(sub_structure, f"{prefix}{index}:")
     elif structure.neuralnetwork is not None:
-        raise ValueError("the compute plan describes a neural network, not an ML program; mlinspect profiles ML programs")
+        raise ValueError(
+            "the compute plan describes a neural network, not an ML program; mlinspect profiles ML programs"
+        )
     else:
         raise ValueError("the compute plan's model structure is empty")
 

@@ -20,8 +20,8 @@ UNAVAILABLE = (
     "recording a profile needs macOS with Core ML; "
     "a profile recorded on a Mac can be used here with --profile"
 )
-# Loading a compute plan compiles the model for the devices of the setting,
-# which takes minutes for large models on the Neural Engine.
+# A guessed limit, never measured: loading a compute plan compiles the model
+# for the setting's devices, which is slow for large models.
 PLAN_TIMEOUT_S = 900.0
 
 
@@ -56,11 +56,13 @@ class CoreMLSession:
     """A compiled model loaded with `CompiledMLModel` for one compute-unit setting.
 
     coremltools' MLModelBenchmarker reads the same Core ML durations, but it
-    loads from the spec, which writes and compiles a temporary package for
-    every load; loading the one compiled .mlmodelc keeps compilation out.
+    loads from the spec, so it writes and compiles a temporary package for
+    every load. Loading the one compiled .mlmodelc compiles only once.
     """
 
-    def __init__(self, compiled: Path, compute_units: str, function: str | None, stateful: bool, clock: str) -> None:
+    def __init__(
+        self, compiled: Path, compute_units: str, function: str | None, stateful: bool, clock: str
+    ) -> None:
         self._compiled = str(compiled)
         self._compute_units = compute_units
         self._function = function
@@ -73,13 +75,15 @@ class CoreMLSession:
 
         started = time.perf_counter()
         model = CompiledMLModel(
-            self._compiled, compute_units=_compute_unit(self._compute_units), function_name=self._function
+            self._compiled,
+            compute_units=_compute_unit(self._compute_units),
+            function_name=self._function,
         )
         elapsed = _milliseconds(time.perf_counter() - started)
         if self._model is None:
             self._model = model
         if self._clock == "coreml":
-            return model._proxy.get_load_duration_in_nano_seconds() / 1e6
+            return _reported_or(model._proxy.get_load_duration_in_nano_seconds(), elapsed)
         return elapsed
 
     def predict(self, inputs: InputSet) -> float:
@@ -89,7 +93,9 @@ class CoreMLSession:
         self._model.predict(values, state=state)
         elapsed = _milliseconds(time.perf_counter() - started)
         if self._clock == "coreml":
-            return self._model._proxy.get_last_predict_duration_in_nano_seconds() / 1e6
+            return _reported_or(
+                self._model._proxy.get_last_predict_duration_in_nano_seconds(), elapsed
+            )
         return elapsed
 
     def close(self) -> None:
@@ -99,9 +105,9 @@ class CoreMLSession:
 class CoreMLRuntime:
     """The Runtime of `mlinspect.profile.recording` on macOS.
 
-    NOTE: no test machine here has Core ML, so the calls in this class and in
-    load_compute_plan never run in the tests; everything around them runs
-    against a stand-in runtime and coremltools' compute-plan dataclasses.
+    NOTE: the calls in this class and in load_compute_plan never run in the
+    tests, because no test machine has Core ML. The tests run everything
+    around them against a stand-in runtime and coremltools' plan dataclasses.
     """
 
     def __init__(self) -> None:
@@ -117,7 +123,9 @@ class CoreMLRuntime:
     def compute_devices(self) -> tuple[str, ...]:
         from coremltools.models.compute_device import MLComputeDevice
 
-        return tuple(sorted({device_name(device) for device in MLComputeDevice.get_all_compute_devices()}))
+        return tuple(
+            sorted({device_name(device) for device in MLComputeDevice.get_all_compute_devices()})
+        )
 
     def compile(self, model_path: Path, destination: Path) -> float:
         from coremltools.models.utils import compile_model
@@ -126,14 +134,18 @@ class CoreMLRuntime:
         compile_model(str(model_path), str(destination))
         return _milliseconds(time.perf_counter() - started)
 
-    def session(self, compiled: Path, compute_units: str, function: str | None, stateful: bool) -> CoreMLSession:
+    def session(
+        self, compiled: Path, compute_units: str, function: str | None, stateful: bool
+    ) -> CoreMLSession:
         return CoreMLSession(compiled, compute_units, function, stateful, self.clock)
 
     def compute_plan(self, compiled: Path, compute_units: str, function: str | None) -> PlanReading:
         # MLComputePlan.load_from_path aborts the process (SIGABRT, not an
         # exception) when the path is not a compiled model (apple/coremltools#2757),
         # so the plan is loaded from the compiled model and in a child process.
-        return run_isolated(load_compute_plan, str(compiled), compute_units, function, timeout=PLAN_TIMEOUT_S)
+        return run_isolated(
+            load_compute_plan, str(compiled), compute_units, function, timeout=PLAN_TIMEOUT_S
+        )
 
 
 def _with_images(inputs: InputSet) -> dict[str, Any]:
@@ -151,3 +163,8 @@ def _with_images(inputs: InputSet) -> dict[str, Any]:
 
 def _milliseconds(seconds: float) -> float:
     return seconds * 1000.0
+
+
+def _reported_or(nanoseconds: int | None, elapsed_ms: float) -> float:
+    """Return Core ML's reported duration in milliseconds, or the host-clock time when it reports none."""
+    return elapsed_ms if nanoseconds is None else nanoseconds / 1e6

@@ -36,7 +36,11 @@ def _chip(system: str) -> str:
     if system == "Darwin":
         try:
             result = subprocess.run(
-                ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, timeout=5, check=True
+                ["sysctl", "-n", "machdep.cpu.brand_string"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=True,
             )
         except (OSError, subprocess.SubprocessError):
             return "unknown"

@@ -15,9 +15,9 @@ def model_identity(path: str | os.PathLike[str], function: str | None) -> ModelI
     """Return the identity of the model at `path`: its path and the SHA-256 of its model file.
 
     Only the model file (model.mlmodel inside a package) is hashed, because it
-    holds the program and every weight reference; the weight file may be
-    gigabytes or missing from a clone without Git LFS. Raises InvalidModelError
-    when `path` is not a model.
+    contains the program and every weight reference. The weight file is left
+    out because it may be gigabytes, or missing from a clone without Git LFS.
+    Raises InvalidModelError when `path` is not a model.
     """
     location = locate(path)
     digest = hashlib.sha256()

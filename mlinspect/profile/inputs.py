@@ -15,7 +15,13 @@ from mlinspect.reader.dtypes import ARRAY_DTYPES
 from mlinspect.reader.package import locate
 from mlinspect.reader.proto import model_pb2
 
-_NUMPY_DTYPES = {"fp32": np.float32, "fp16": np.float16, "fp64": np.float64, "int32": np.int32, "int8": np.int8}
+_NUMPY_DTYPES = {
+    "fp32": np.float32,
+    "fp16": np.float16,
+    "fp64": np.float64,
+    "int32": np.int32,
+    "int8": np.int8,
+}
 # ImageFeatureType.ColorSpace values (FeatureTypes.proto) to PIL image modes.
 _IMAGE_MODES = {10: "L", 20: "RGB", 30: "RGB", 40: "F"}
 
@@ -30,7 +36,9 @@ class InputSet:
     source: str = "generated"
 
 
-def generate_inputs(model_path: str | os.PathLike[str], function: str | None, seed: int = 0) -> InputSet:
+def generate_inputs(
+    model_path: str | os.PathLike[str], function: str | None, seed: int = 0
+) -> InputSet:
     """Make one input value per feature of `function`'s description, at the default shape of flexible inputs.
 
     Multi-arrays get random values of their dtype, images random pixels as a
@@ -45,7 +53,9 @@ def generate_inputs(model_path: str | os.PathLike[str], function: str | None, se
         if kind == "multiArrayType":
             values[feature.name] = _array(feature.name, feature.type.multiArrayType, generator)
         elif kind == "imageType":
-            values[feature.name], images[feature.name] = _image(feature.name, feature.type.imageType, generator)
+            values[feature.name], images[feature.name] = _image(
+                feature.name, feature.type.imageType, generator
+            )
         elif kind == "int64Type":
             values[feature.name] = 1
         elif kind == "doubleType":
@@ -59,7 +69,9 @@ def generate_inputs(model_path: str | os.PathLike[str], function: str | None, se
     return InputSet(values=values, images=images)
 
 
-def read_inputs(path: str | os.PathLike[str], model_path: str | os.PathLike[str], function: str | None) -> InputSet:
+def read_inputs(
+    path: str | os.PathLike[str], model_path: str | os.PathLike[str], function: str | None
+) -> InputSet:
     """Read one array per input name from an .npz file; every input of the description must be there."""
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -67,7 +79,9 @@ def read_inputs(path: str | os.PathLike[str], model_path: str | os.PathLike[str]
     except FileNotFoundError as error:
         raise RecordingError(f"{path}: inputs file not found") from error
     except (ValueError, OSError, zipfile.BadZipFile) as error:
-        raise RecordingError(f"{path}: not a readable .npz file of input arrays ({error})") from error
+        raise RecordingError(
+            f"{path}: not a readable .npz file of input arrays ({error})"
+        ) from error
 
     images: dict[str, str] = {}
     expected = []
@@ -80,7 +94,9 @@ def read_inputs(path: str | os.PathLike[str], model_path: str | os.PathLike[str]
         raise RecordingError(
             f"{path}: input {missing[0]!r} missing; the model takes: {', '.join(expected)}"
         )
-    return InputSet(values={name: values[name] for name in expected}, images=images, source=Path(path).name)
+    return InputSet(
+        values={name: values[name] for name in expected}, images=images, source=Path(path).name
+    )
 
 
 def _input_descriptions(model_path: str | os.PathLike[str], function: str | None) -> list[Any]:
@@ -92,7 +108,9 @@ def _input_descriptions(model_path: str | os.PathLike[str], function: str | None
             if described.name == function:
                 return list(described.input)
         names = ", ".join(f.name for f in description.functions)
-        raise RecordingError(f"{model_path}: function {function!r} not found; the model has: {names}")
+        raise RecordingError(
+            f"{model_path}: function {function!r} not found; the model has: {names}"
+        )
     return list(description.input)
 
 
@@ -100,7 +118,9 @@ def _array(name: str, array: Any, generator: np.random.Generator) -> np.ndarray:
     dtype_name = ARRAY_DTYPES.get(array.dataType)
     dtype = _NUMPY_DTYPES.get(dtype_name or "")
     if dtype is None:
-        raise RecordingError(f"input {name!r} has multi-array dtype {dtype_name or array.dataType}, which mlinspect cannot generate")
+        raise RecordingError(
+            f"input {name!r} has multi-array dtype {dtype_name or array.dataType}, which mlinspect cannot generate"
+        )
 
     # The description's shape is the default shape, flexible or not; an
     # empty one falls back to the smallest shape the flexibility allows.
@@ -119,7 +139,9 @@ def _array(name: str, array: Any, generator: np.random.Generator) -> np.ndarray:
 def _image(name: str, image: Any, generator: np.random.Generator) -> tuple[np.ndarray, str]:
     mode = _IMAGE_MODES.get(image.colorSpace)
     if mode is None:
-        raise RecordingError(f"input {name!r} has image color space {image.colorSpace}, which mlinspect cannot generate")
+        raise RecordingError(
+            f"input {name!r} has image color space {image.colorSpace}, which mlinspect cannot generate"
+        )
 
     height, width = int(image.height), int(image.width)
     flexibility = image.WhichOneof("SizeFlexibility")
@@ -127,7 +149,10 @@ def _image(name: str, image: Any, generator: np.random.Generator) -> tuple[np.nd
         height = max(int(image.imageSizeRange.heightRange.lowerBound), 1)
         width = max(int(image.imageSizeRange.widthRange.lowerBound), 1)
     elif (not height or not width) and flexibility == "enumeratedSizes":
-        height, width = int(image.enumeratedSizes.sizes[0].height), int(image.enumeratedSizes.sizes[0].width)
+        height, width = (
+            int(image.enumeratedSizes.sizes[0].height),
+            int(image.enumeratedSizes.sizes[0].width),
+        )
 
     if mode == "F":
         return generator.random((height, width), dtype=np.float32), mode

@@ -10,13 +10,13 @@ from typing import Any
 
 
 class IsolatedCallError(Exception):
-    """The isolated call raised, crashed or timed out; the message says which."""
+    """The isolated call raised, crashed or timed out, as the message states."""
 
 
 def _child(connection: Connection, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
         result = target(*args)
-    except BaseException as error:  # report everything: the parent records it as a failed step
+    except BaseException as error:  # noqa: BLE001 - the parent records any failure as a failed step
         connection.send(("error", f"{type(error).__name__}: {error}"))
     else:
         connection.send(("ok", result))

@@ -18,7 +18,11 @@ from mlinspect.profile.record import SCHEMA, Profile, profile_from_record, profi
 @cache
 def profile_schema() -> dict[str, Any]:
     """Return the JSON Schema of profile records (mlinspect/schemas/profile.schema.json)."""
-    text = resources.files("mlinspect").joinpath("schemas/profile.schema.json").read_text(encoding="utf-8")
+    text = (
+        resources.files("mlinspect")
+        .joinpath("schemas/profile.schema.json")
+        .read_text(encoding="utf-8")
+    )
     return json.loads(text)
 
 
@@ -64,7 +68,9 @@ def read_profile(path: str | os.PathLike[str]) -> Profile:
     try:
         return profile_from_record(record, source=str(path))
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise InvalidProfileError(path, f"invalid profile: {type(error).__name__}: {error}") from error
+        raise InvalidProfileError(
+            path, f"invalid profile: {type(error).__name__}: {error}"
+        ) from error
 
 
 def load_profile(path: str | os.PathLike[str], model: Model | str | os.PathLike[str]) -> Profile:

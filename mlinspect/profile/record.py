@@ -60,7 +60,7 @@ def percentile(ordered: Sequence[float], q: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class OpPlacement:
-    """What the compute plan reports for one op under one compute-unit setting."""
+    """The compute plan's device usage and cost weight of one op under one compute-unit setting."""
 
     op_id: str
     type: str
@@ -110,7 +110,7 @@ class Host:
 
 @dataclass(frozen=True, slots=True)
 class ModelIdentity:
-    """Which model a profile belongs to: the path it was recorded from and the model file's SHA-256."""
+    """The model a profile belongs to: the path it was recorded from and the model file's SHA-256."""
 
     path: str
     model_file: str
@@ -128,7 +128,7 @@ class RecordingSettings:
     inputs: str
     """"generated", or the name of the .npz file the inputs came from."""
     clock: str
-    """What measured the latencies: "coreml" (durations Core ML reports) or "wall" (host clock)."""
+    """The latency source: "coreml" (durations Core ML reports) or "wall" (host clock)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,33 +168,35 @@ def profile_record(profile: Profile) -> dict[str, Any]:
     record: dict[str, Any] = {"schema": SCHEMA}
     if profile.note is not None:
         record["note"] = profile.note
-    record.update({
-        "created": profile.created,
-        "host": {
-            "os": profile.host.os,
-            "os_version": profile.host.os_version,
-            "chip": profile.host.chip,
-            "machine": profile.host.machine,
-            "coremltools_version": profile.host.coremltools_version,
-            "python_version": profile.host.python_version,
-            "compute_devices": list(profile.host.compute_devices),
-        },
-        "model": {
-            "path": profile.model.path,
-            "model_file": profile.model.model_file,
-            "sha256": profile.model.sha256,
-            "function": profile.model.function,
-        },
-        "recording": {
-            "iterations": profile.recording.iterations,
-            "warmup": profile.recording.warmup,
-            "loads": profile.recording.loads,
-            "inputs": profile.recording.inputs,
-            "clock": profile.recording.clock,
-        },
-        "compile_ms": profile.compile_ms,
-        "runs": [_run_record(run) for run in profile.runs],
-    })
+    record.update(
+        {
+            "created": profile.created,
+            "host": {
+                "os": profile.host.os,
+                "os_version": profile.host.os_version,
+                "chip": profile.host.chip,
+                "machine": profile.host.machine,
+                "coremltools_version": profile.host.coremltools_version,
+                "python_version": profile.host.python_version,
+                "compute_devices": list(profile.host.compute_devices),
+            },
+            "model": {
+                "path": profile.model.path,
+                "model_file": profile.model.model_file,
+                "sha256": profile.model.sha256,
+                "function": profile.model.function,
+            },
+            "recording": {
+                "iterations": profile.recording.iterations,
+                "warmup": profile.recording.warmup,
+                "loads": profile.recording.loads,
+                "inputs": profile.recording.inputs,
+                "clock": profile.recording.clock,
+            },
+            "compile_ms": profile.compile_ms,
+            "runs": [_run_record(run) for run in profile.runs],
+        }
+    )
     return record
 
 
@@ -233,7 +235,10 @@ def profile_from_record(record: Mapping[str, Any], source: str = "") -> Profile:
             compute_devices=tuple(host.get("compute_devices", ())),
         ),
         model=ModelIdentity(
-            path=model["path"], model_file=model["model_file"], sha256=model["sha256"], function=model["function"]
+            path=model["path"],
+            model_file=model["model_file"],
+            sha256=model["sha256"],
+            function=model["function"],
         ),
         recording=RecordingSettings(
             iterations=recording["iterations"],
@@ -265,7 +270,9 @@ def _run_from_record(record: Mapping[str, Any]) -> Run:
             )
             for op_id, op in record["ops"].items()
         },
-        errors=tuple(RunError(stage=e["stage"], message=e["message"]) for e in record.get("errors", ())),
+        errors=tuple(
+            RunError(stage=e["stage"], message=e["message"]) for e in record.get("errors", ())
+        ),
         warnings=tuple(record.get("warnings", ())),
     )
 

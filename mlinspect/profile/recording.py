@@ -60,9 +60,13 @@ class Runtime(Protocol):
     def compile(self, model_path: Path, destination: Path) -> float:
         """Compile the model to `destination` (.mlmodelc) and return the compile latency in milliseconds."""
 
-    def session(self, compiled: Path, compute_units: str, function: str | None, stateful: bool) -> RuntimeSession: ...
+    def session(
+        self, compiled: Path, compute_units: str, function: str | None, stateful: bool
+    ) -> RuntimeSession: ...
 
-    def compute_plan(self, compiled: Path, compute_units: str, function: str | None) -> PlanReading: ...
+    def compute_plan(
+        self, compiled: Path, compute_units: str, function: str | None
+    ) -> PlanReading: ...
 
 
 class RecordingProgress(Protocol):
@@ -118,7 +122,17 @@ def record_profile(
             raise RecordingError(f"{model_path}: compiling the model failed ({error})") from error
 
         runs = tuple(
-            _record_run(runtime, compiled, units, session_function, function, stateful, inputs, options, progress)
+            _record_run(
+                runtime,
+                compiled,
+                units,
+                session_function,
+                function,
+                stateful,
+                inputs,
+                options,
+                progress,
+            )
             for units in options.compute_units
         )
 
@@ -142,14 +156,20 @@ def resolve_function(model: Model, requested: str | None) -> str | None:
     """Return the function the predictions run: `requested`, else the default; None for a pipeline."""
     if model.sub_models:
         if requested is not None:
-            raise RecordingError(f"{model.path}: --function applies to multifunction programs, not to a pipeline")
+            raise RecordingError(
+                f"{model.path}: --function applies to multifunction programs, not to a pipeline"
+            )
         return None
     names = model.function_names()
     if not names:
-        raise RecordingError(f"{model.path}: not an ML program ({model.kind}); mlinspect profiles ML programs")
+        raise RecordingError(
+            f"{model.path}: not an ML program ({model.kind}); mlinspect profiles ML programs"
+        )
     if requested is not None:
         if requested not in names:
-            raise RecordingError(f"{model.path}: function {requested!r} not found; the model has: {', '.join(names)}")
+            raise RecordingError(
+                f"{model.path}: function {requested!r} not found; the model has: {', '.join(names)}"
+            )
         return requested
     default = model.default_function or "main"
     return default if default in names else names[0]
@@ -158,7 +178,9 @@ def resolve_function(model: Model, requested: str | None) -> str | None:
 def _check_options(options: RecordingOptions) -> None:
     unknown = [units for units in options.compute_units if units not in COMPUTE_UNITS]
     if unknown:
-        raise RecordingError(f"unknown compute units {unknown[0]!r}; try one of: {', '.join(COMPUTE_UNITS)}")
+        raise RecordingError(
+            f"unknown compute units {unknown[0]!r}; try one of: {', '.join(COMPUTE_UNITS)}"
+        )
     if not options.compute_units:
         raise RecordingError("no compute units to record; give at least one --compute-units")
     if options.iterations < 1 or options.loads < 1 or options.warmup < 0:
@@ -211,7 +233,7 @@ def _record_run(
             predict_samples.append(session.predict(inputs))
             step("predict")
         predict_ms = Stats.from_samples(predict_samples)
-    except Exception as error:  # a failed setting is data: record it and go on with the next
+    except Exception as error:  # noqa: BLE001 - a failed setting is data: record it, go on with the next
         logger.warning("compute units %s: %s failed: %s", compute_units, stage, error)
         errors.append(RunError(stage=stage, message=_describe(error)))
     finally:
@@ -228,7 +250,7 @@ def _record_run(
                 f"{len(reading.unkeyed)} ops of the compute plan have no outputs, so no op id "
                 f"({', '.join(sorted(set(reading.unkeyed)))})"
             )
-    except Exception as error:  # recorded like a failed prediction
+    except Exception as error:  # noqa: BLE001 - recorded like a failed prediction
         logger.warning("compute units %s: compute plan failed: %s", compute_units, error)
         errors.append(RunError(stage="compute_plan", message=_describe(error)))
     step("compute_plan")
