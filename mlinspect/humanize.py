@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def human_bytes(nbytes: int | float | None) -> str:
+def human_bytes(nbytes: float | None) -> str:
     """Return a size in decimal units (MB = 10**6 bytes), as Finder and Xcode show package sizes."""
     if nbytes is None:
         return "-"
@@ -18,10 +18,14 @@ def human_bytes(nbytes: int | float | None) -> str:
 
 
 def signed_bytes(nbytes: int) -> str:
-    return ("+" if nbytes > 0 else "-" if nbytes < 0 else "±") + human_bytes(abs(nbytes))
+    if nbytes > 0:
+        return "+" + human_bytes(nbytes)
+    if nbytes < 0:
+        return "-" + human_bytes(-nbytes)
+    return "±0 B"
 
 
-def human_count(value: int | float | None, unit: str = "") -> str:
+def human_count(value: float | None, unit: str = "") -> str:
     """Return a count with an SI prefix, e.g. 17.56 GFLOP."""
     if value is None:
         return "-"

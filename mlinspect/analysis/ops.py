@@ -16,7 +16,7 @@ from mlinspect.mil.records import Blob, Model, Operation
 
 @dataclass(frozen=True, slots=True)
 class OpAnalysis:
-    """What mlinspect derives for one op; keyed, like everything else, by the op id."""
+    """Derived data of one op, keyed like everything else by the op id."""
 
     op: Operation
     constants: tuple[tuple[str, WeightStorage], ...]
@@ -36,7 +36,7 @@ class OpAnalysis:
 
     @property
     def weight(self) -> WeightStorage | None:
-        """Return the largest constant input that holds numbers in a weight file or is at least 64 bytes.
+        """Return the largest numeric constant input that lives in a weight file or takes at least 64 bytes.
 
         That is the weight proper, not its bias, and not a small literal such as
         a reshape's target shape or a cast's dtype name.
@@ -86,14 +86,12 @@ def _analyze_function(index: FunctionIndex) -> list[OpAnalysis]:
     for op in index.ops:
         constants = []
         mine: list[tuple[Blob, str]] = []
-        inline = 0
         if is_constant_op(op):
             # A constant counts for itself only when nothing consumes it (an output or dead value).
             for output in op.outputs:
                 storage = tracer.storage(output.name)
                 if storage is not None and not index.consumers.get(output.name):
                     mine += _claim(storage, claimed)
-                    inline += storage.inline_bytes
         else:
             for param, name in op.input_names():
                 storage = tracer.storage(name)

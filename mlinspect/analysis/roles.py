@@ -18,8 +18,8 @@ def linear_role(op: Operation, index: FunctionIndex) -> str | None:
     """Return the attention role of a linear (or matmul with a constant weight) op, or None for other roles.
 
     An input projection's output reaches a matmul or fused attention op
-    through layout ops only; an output projection's activation input comes
-    from one the same way. A linear whose output is added to another linear's
+    through layout ops only. An output projection's activation input comes
+    from such an op, again through layout ops only. A linear whose output is added to another linear's
     bias path or feeds an MLP has neither role.
     """
     if _reaches_attention(op, index):

@@ -34,8 +34,8 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
     model = summary["model"]
     lines = [
         Text(model["path"], style="bold"),
-        f"type: {model['type']}, specification version {model['specification_version']} "
-        f"(minimum deployment target {model['deployment_target']})",
+        (f"type: {model['type']}, specification version {model['specification_version']} "
+        f"(minimum deployment target {model['deployment_target']})"),
     ]
     if model["opsets"]:
         lines.append("opsets: " + ", ".join(f"{o} ({t})" for o, t in model["opsets"].items()))

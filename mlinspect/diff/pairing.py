@@ -24,7 +24,7 @@ class Pair:
     a: Unit
     b: Unit
     method: str
-    """How the pair was found: "id", "signature", "shape", "type", "category" or "attention_group"."""
+    """Pairing step that matched the two units: "id", "signature", "shape", "type", "category" or "attention_group"."""
 
 
 @dataclass(slots=True)
@@ -61,7 +61,7 @@ def _kind(unit: Unit) -> str:
     return "attention" if unit.type in (ATTENTION_PATTERN, "scaled_dot_product_attention") else unit.type
 
 
-# Alignment levels, strictest first; each later level only sees what the earlier ones left.
+# Alignment levels, strictest first. Each later level aligns only what the earlier ones left.
 _LEVELS: tuple[tuple[str, Callable[[Unit], Hashable]], ...] = (
     ("signature", _signature),
     ("shape", _shape_signature),
@@ -85,9 +85,9 @@ def pair_units(a: dict[str, FunctionUnits], b: dict[str, FunctionUnits]) -> Pair
        as `var_1001` for unrelated ops, which the shape check rejects.
     2. Align the remaining units of each function in program order on a
        signature (op type, output shapes, weight shape) with a longest
-       matching subsequence, then align what lies between the matched runs
-       on ever looser signatures: without the weight shape, op type alone,
-       category alone. Program order keeps the alignment from pairing the
+       matching subsequence. What lies between the matched runs is aligned
+       again on looser signatures: without the weight shape, then op type
+       alone, then category alone. Program order keeps the alignment from pairing the
        first layer's linear with the last layer's.
     Before that, when only one side has fused `scaled_dot_product_attention`
     ops, each matmul → softmax → matmul chain of the other side (scaling ops
@@ -240,4 +240,4 @@ def _producer_chain(softmax: Unit, index: FunctionIndex, by_id: dict[str, Unit])
     return None
 
 
-__all__ = ["Pair", "Pairing", "pair_units", "find_attention_patterns", "normalized_name"]
+__all__ = ["Pair", "Pairing", "find_attention_patterns", "normalized_name", "pair_units"]

@@ -54,14 +54,6 @@ def unit_device(unit: Unit, side: SideProfile | None) -> str | None:
     return costliest.preferred_device
 
 
-def ops_ms(op_ids: list[str], side: SideProfile | None) -> float | None:
-    if side is None:
-        return None
-    timings = side.attribution.ops
-    values = [timings[i].estimated_ms for i in op_ids if i in timings and timings[i].estimated_ms is not None]
-    return sum(values) if values else 0.0
-
-
 def category_ms(side: SideProfile | None, category: str) -> float | None:
     if side is None:
         return None

@@ -9,6 +9,7 @@ from mlinspect.analysis.ops import ModelAnalysis, OpAnalysis
 from mlinspect.mil.graph import FunctionIndex
 from mlinspect.mil.records import Operation
 
+
 # Ops that only prepare another op's inputs: constants, load-time weight
 # decompression, runtime activation quantization and dtype casts. They are
 # folded into the op they feed, so a quantized linear pairs with its FP16 twin.

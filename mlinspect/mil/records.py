@@ -243,7 +243,7 @@ class Model:
             yield from sub_model.walk()
 
     def programs(self) -> Iterator[Model]:
-        """Yield this model and each pipeline sub-model that holds an ML program."""
+        """Yield this model and each pipeline sub-model that contains an ML program."""
         if self.program is not None:
             yield self
         for sub_model in self.sub_models:
