@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from mlinspect.cli.main import FormatOption, JsonOption, OutputFormat, app, console, reports_errors, write_json
+from mlinspect.cli.profile_options import AttributeUnitsOption, attach_profile
 from mlinspect.errors import ExitStatus
 
 
@@ -67,20 +68,44 @@ def diff(
         float | None,
         typer.Option("--min-coverage", min=0.0, max=1.0, help="Exit with status 1 when fewer compute ops pair (0 to 1)."),
     ] = None,
+    profile_a: Annotated[
+        Path | None,
+        typer.Option("--profile-a", help="Profile JSON of A, recorded by `mlinspect profile`.", show_default=False),
+    ] = None,
+    profile_b: Annotated[
+        Path | None,
+        typer.Option("--profile-b", help="Profile JSON of B, recorded by `mlinspect profile`.", show_default=False),
+    ] = None,
+    compute_units: AttributeUnitsOption = None,
 ) -> None:
     """Compare two variants of a model: pair their ops and explain where the bytes went."""
     from mlinspect.diff.compare import compare, to_json
     from mlinspect.reader import load, require_program
 
+    from mlinspect.analysis.ops import analyze
+    from mlinspect.diff.timing import SideProfile
+
     model_a_record = require_program(load(model_a))
     model_b_record = require_program(load(model_b))
-    document = to_json(compare(model_a_record, model_b_record))
+    analysis_a, analysis_b = analyze(model_a_record), analyze(model_b_record)
+    side_a = side_b = None
+    if profile_a is not None:
+        side_a = SideProfile(*attach_profile(profile_a, model_a_record, analysis_a, compute_units))
+    if profile_b is not None:
+        side_b = SideProfile(*attach_profile(profile_b, model_b_record, analysis_b, compute_units))
+    comparison = compare(analysis_a, analysis_b, side_a, side_b)
+    document = to_json(comparison)
 
     chosen = OutputFormat.json if json_flag else output_format
     if chosen is OutputFormat.json:
         write_json(document)
+    elif chosen is None and sys.stdout.isatty():
+        # Textual is imported here, not at the top, so that piped and JSON output never load it.
+        from mlinspect.tui.app import diff_app
+        from mlinspect.tui.loading import DiffData
+
+        diff_app(data=DiffData(comparison, document)).run()
     else:
-        # NOTE: on a terminal this will open the Textual diff screen; until then it prints text.
         from mlinspect.cli.render_diff import render_diff
 
         render_diff(document, console(), all_pairs=all_pairs)

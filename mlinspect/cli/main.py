@@ -12,6 +12,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
+from mlinspect.cli.profile_options import AttributeUnitsOption, ProfileOption, attach_profile
 from mlinspect.errors import ExitStatus, MlinspectError
 
 P = ParamSpec("P")
@@ -37,6 +38,7 @@ class OpSort(str, Enum):
     flops = "flops"
     type = "type"
     name = "name"
+    latency = "latency"
 
 
 ModelArgument = Annotated[Path, typer.Argument(help="A .mlpackage folder or .mlmodel file.", show_default=False)]
@@ -92,18 +94,35 @@ def console():
 
 @app.command()
 @reports_errors
-def summary(model: ModelArgument, json_flag: JsonOption = False, output_format: FormatOption = None) -> None:
+def summary(
+    model: ModelArgument,
+    json_flag: JsonOption = False,
+    output_format: FormatOption = None,
+    profile: ProfileOption = None,
+    compute_units: AttributeUnitsOption = None,
+) -> None:
     """Summarize a model: inputs, outputs, functions, op counts, weight bytes, quantization coverage."""
+    from mlinspect.analysis.ops import analyze
     from mlinspect.analysis.summary import summarize
     from mlinspect.reader import load
 
-    record = summarize(load(model))
+    loaded = load(model)
+    analysis = analyze(loaded)
+    record = summarize(loaded, analysis)
+    if profile is not None:
+        from mlinspect.profile.report import profile_summary_record
+
+        record["profile"] = profile_summary_record(*attach_profile(profile, loaded, analysis, compute_units))
     if _format(json_flag, output_format) is OutputFormat.json:
         write_json(record)
         return
     from mlinspect.cli.render_summary import render_summary
 
     render_summary(record, console())
+    if profile is not None:
+        from mlinspect.cli.render_profile import render_profile_section
+
+        render_profile_section(record["profile"], console())
 
 
 @app.command()
@@ -120,6 +139,8 @@ def ops(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Show at most this many rows.")] = None,
     json_flag: JsonOption = False,
     output_format: FormatOption = None,
+    profile: ProfileOption = None,
+    compute_units: AttributeUnitsOption = None,
 ) -> None:
     """List one row per op: id, type, category, weight dtype and bytes, activation quantization, static cost."""
     from mlinspect.analysis import categories as cat
@@ -131,8 +152,19 @@ def ops(
         if unknown:
             raise MlinspectError(f"unknown category {unknown[0]!r}; try one of: {', '.join(cat.CATEGORIES)}")
 
+    if sort is OpSort.latency and profile is None:
+        raise MlinspectError("--sort latency needs --profile FILE, a profile recorded for this model")
+
     loaded = require_program(load(model))
-    rows = [op_record(a) for a in analyze(loaded).ops]
+    analysis = analyze(loaded)
+    rows = [op_record(a) for a in analysis.ops]
+    if profile is not None:
+        from mlinspect.profile.report import timing_record
+
+        timings = attach_profile(profile, loaded, analysis, compute_units)[1].ops
+        for row in rows:
+            timing = timings.get(row["id"])
+            row["profile"] = None if timing is None else timing_record(timing)
     if category:
         rows = [row for row in rows if row["category"] in category]
     elif not include_constants:
@@ -144,9 +176,14 @@ def ops(
     if _format(json_flag, output_format) is OutputFormat.json:
         write_json({"schema": "mlinspect.ops/1", "model": str(model), "ops": rows, "warnings": list(loaded.warnings)})
         return
-    from mlinspect.cli.render_summary import render_ops
+    if profile is not None:
+        from mlinspect.cli.render_profile import render_profiled_ops
 
-    render_ops(rows, console())
+        render_profiled_ops(rows, console())
+    else:
+        from mlinspect.cli.render_summary import render_ops
+
+        render_ops(rows, console())
     for warning in loaded.warnings:
         _warn(warning)
 
@@ -158,6 +195,7 @@ def sort_ops(rows: list[dict[str, Any]], sort: OpSort) -> list[dict[str, Any]]:
         OpSort.flops: lambda row: -(row["flops"] or 0),
         OpSort.type: lambda row: (row["type"], row["function"], row["index"]),
         OpSort.name: lambda row: row["id"],
+        OpSort.latency: lambda row: -((row.get("profile") or {}).get("estimated_ms") or 0.0),
     }
     return sorted(rows, key=keys[sort])
 
@@ -177,3 +215,5 @@ def main() -> None:
 
 # Commands defined in their own modules register on `app` when imported.
 from mlinspect.cli import diff_command  # noqa: E402, F401
+from mlinspect.cli import browse_command  # noqa: E402, F401
+from mlinspect.cli import profile_commands  # noqa: E402, F401

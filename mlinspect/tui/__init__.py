@@ -1,1 +1,1 @@
-"""The Textual UI of `mlinspect diff` and `mlinspect browse`; the only package that imports Textual."""
+"""The Textual UI of `mlinspect diff` and `mlinspect browse`, the only package that imports Textual."""

@@ -46,7 +46,9 @@ def estimated_ms(placements: Placements | None, op_id: str) -> float | None:
 
 def badge(device: str) -> Text:
     """Return the device's label as a coloured badge of fixed width."""
-    return Text(f" {LABELS.get(device, device):^7} ", style=STYLES.get(device, STYLES[UNKNOWN]))
+    return Text.assemble(
+        (f" {LABELS.get(device, device):^7} ", STYLES.get(device, STYLES[UNKNOWN]))
+    )
 
 
 def legend() -> Text:

@@ -1,6 +1,6 @@
 """Plain data the screens show: rows of the paired op table, op details and neighbourhoods.
 
-Everything here is read from records that the analyses already built; the
+Everything here is read from records that the analyses already built. The
 module shapes them for display and never imports Textual.
 """
 
@@ -10,7 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlinspect.analysis.ops import ModelAnalysis, storage_record
+from mlinspect.analysis.ops import OpAnalysis, storage_record
+from mlinspect.mil.graph import FunctionIndex
 from mlinspect.mil.records import Literal, Model
 from mlinspect.tui.devices import Placements, device_of, estimated_ms
 
@@ -54,7 +55,9 @@ class PairRow:
         ids = set()
         for prefix, side in (("a:", self.a), ("b:", self.b)):
             if side is not None:
-                ids.update(prefix + op_id for op_id in (*side["ops"], *side["wrappers"], side["id"]))
+                ids.update(
+                    prefix + op_id for op_id in (*side["ops"], *side["wrappers"], side["id"])
+                )
         return ids
 
 
@@ -65,15 +68,21 @@ def pair_rows(document: dict[str, Any]) -> list[PairRow]:
         for i, pair in enumerate(document["pairs"])
     ]
     start = len(rows)
-    rows += [PairRow(f"a:{unit['id']}", ONLY_A, unit, None, order=start + i) for i, unit in enumerate(document["only_in_a"])]
+    rows += [
+        PairRow(f"a:{unit['id']}", ONLY_A, unit, None, order=start + i)
+        for i, unit in enumerate(document["only_in_a"])
+    ]
     start = len(rows)
-    rows += [PairRow(f"b:{unit['id']}", ONLY_B, None, unit, order=start + i) for i, unit in enumerate(document["only_in_b"])]
+    rows += [
+        PairRow(f"b:{unit['id']}", ONLY_B, None, unit, order=start + i)
+        for i, unit in enumerate(document["only_in_b"])
+    ]
     return rows
 
 
 @dataclass(frozen=True, slots=True)
 class RowFilter:
-    """What the paired op table shows and in which order."""
+    """Filters and sort order of the paired op table."""
 
     category: str | None = None
     scope: str = "all"
@@ -85,7 +94,10 @@ class RowFilter:
 
 
 def select_rows(
-    rows: Sequence[PairRow], view: RowFilter, placements_a: Placements | None = None, placements_b: Placements | None = None
+    rows: Sequence[PairRow],
+    view: RowFilter,
+    placements_a: Placements | None = None,
+    placements_b: Placements | None = None,
 ) -> list[PairRow]:
     """Return the rows that pass `view`'s filters, in `view.sort` order."""
     needle = view.search.lower()
@@ -97,7 +109,9 @@ def select_rows(
             continue
         if view.scope in (ONLY_A, ONLY_B) and row.kind != view.scope:
             continue
-        if needle and not any(needle in side["id"].lower() or needle in side["type"].lower() for side in row.sides()):
+        if needle and not any(
+            needle in side["id"].lower() or needle in side["type"].lower() for side in row.sides()
+        ):
             continue
         if view.op_ids is not None and not (row.op_ids() & view.op_ids):
             continue
@@ -107,7 +121,9 @@ def select_rows(
     return sorted(selected, key=_sort_key(view.sort, placements_a, placements_b))
 
 
-def _devices(row: PairRow, placements_a: Placements | None, placements_b: Placements | None) -> set[str]:
+def _devices(
+    row: PairRow, placements_a: Placements | None, placements_b: Placements | None
+) -> set[str]:
     devices = set()
     if row.a is not None:
         devices.add(device_of(placements_a, row.a["id"]))
@@ -116,7 +132,9 @@ def _devices(row: PairRow, placements_a: Placements | None, placements_b: Placem
     return devices
 
 
-def row_latency(row: PairRow, placements_a: Placements | None, placements_b: Placements | None) -> float | None:
+def row_latency(
+    row: PairRow, placements_a: Placements | None, placements_b: Placements | None
+) -> float | None:
     """Return the larger estimated latency of the row's two sides in ms, or None without a profile."""
     values = []
     if row.a is not None:
@@ -128,7 +146,7 @@ def row_latency(row: PairRow, placements_a: Placements | None, placements_b: Pla
 
 
 def _sort_key(sort: str, placements_a: Placements | None, placements_b: Placements | None):
-    # Sizes sort largest first; rows without a value go last; ties keep document order.
+    # Sizes sort largest first and rows without a value go last. Ties keep document order.
     if sort == "bytes":
         return lambda row: (-max(side["weight_bytes"] for side in row.sides()), row.order)
     if sort == "cost":
@@ -149,25 +167,26 @@ def literal_text(literal: Literal) -> str:
     return f"{literal.type.describe()} ({literal.nbytes} B, {place})"
 
 
-def op_detail(analysis: ModelAnalysis, op_id: str, placements: Placements | None = None) -> dict[str, Any] | None:
-    """Return one op's type, attributes, typed inputs and outputs, weight storage and quantization."""
-    op_analysis = analysis.by_id().get(op_id)
-    if op_analysis is None:
-        return None
+def op_detail(
+    op_analysis: OpAnalysis, index: FunctionIndex, placements: Placements | None = None
+) -> dict[str, Any]:
+    """Return one op's type, attributes, typed inputs and outputs, weight storage, quantization and placement."""
     op = op_analysis.op
-    index = analysis.indexes[op.function]
     inputs = []
     for param, bindings in op.inputs.items():
         for binding in bindings:
             if binding.name is not None:
                 value = index.values.get(binding.name)
                 value_type = value.type.describe() if value is not None else "?"
-                producer = index.producers.get(binding.name)
-                inputs.append({"param": param, "value": binding.name, "type": value_type,
-                               "producer": producer.id if producer else None})
+                inputs.append({"param": param, "value": binding.name, "type": value_type})
             elif binding.literal is not None:
-                inputs.append({"param": param, "value": literal_text(binding.literal),
-                               "type": binding.literal.type.describe(), "producer": None})
+                inputs.append(
+                    {
+                        "param": param,
+                        "value": literal_text(binding.literal),
+                        "type": binding.literal.type.describe(),
+                    }
+                )
     return {
         "id": op.id,
         "type": op.type,
@@ -179,7 +198,8 @@ def op_detail(analysis: ModelAnalysis, op_id: str, placements: Placements | None
         "weight": storage_record(op_analysis.weight),
         "weight_bytes": op_analysis.weight_bytes,
         "activations": [
-            {"param": a.param, "quantized": a.quantized, "dtype": a.dtype} for a in op_analysis.activations
+            {"param": a.param, "quantized": a.quantized, "dtype": a.dtype}
+            for a in op_analysis.activations
         ],
         "flops": op_analysis.flops,
         "bytes_moved": op_analysis.bytes_moved,
@@ -188,8 +208,14 @@ def op_detail(analysis: ModelAnalysis, op_id: str, placements: Placements | None
     }
 
 
-def neighbourhood(model: Model, op_id: str, hops: int) -> dict[str, list[list[dict[str, str]]]]:
-    """Return the producers and consumers of `op_id` up to `hops` edges away, one list per distance."""
+def neighbourhood(
+    model: Model, op_id: str, hops: int, include_constants: bool = False
+) -> dict[str, list[list[dict[str, str]]]]:
+    """Return the producers and consumers of `op_id` up to `hops` edges away, one list per distance.
+
+    `const` ops are left out unless `include_constants` is set. They have no
+    producers, so leaving them out hides no op farther away.
+    """
     function = op_id.split("/", 1)[0]
     if function not in model.function_names():
         return {"producers": [], "consumers": []}
@@ -197,12 +223,14 @@ def neighbourhood(model: Model, op_id: str, hops: int) -> dict[str, list[list[di
     if op_id not in graph:
         return {"producers": [], "consumers": []}
     return {
-        "producers": _rings(graph, op_id, hops, graph.predecessors),
-        "consumers": _rings(graph, op_id, hops, graph.successors),
+        "producers": _rings(graph, op_id, hops, graph.predecessors, include_constants),
+        "consumers": _rings(graph, op_id, hops, graph.successors, include_constants),
     }
 
 
-def _rings(graph, start: str, hops: int, step) -> list[list[dict[str, str]]]:
+def _rings(
+    graph, start: str, hops: int, step, include_constants: bool
+) -> list[list[dict[str, str]]]:
     seen = {start}
     frontier = [start]
     rings = []
@@ -210,8 +238,10 @@ def _rings(graph, start: str, hops: int, step) -> list[list[dict[str, str]]]:
         ring = []
         for node in frontier:
             for other in step(node):
-                if other not in seen:
-                    seen.add(other)
+                if other in seen:
+                    continue
+                seen.add(other)
+                if include_constants or graph.nodes[other]["op"].type != "const":
                     ring.append(other)
         if not ring:
             break

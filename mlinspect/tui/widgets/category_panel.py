@@ -12,16 +12,18 @@ from textual.widgets import Static
 from mlinspect.humanize import human_bytes, human_count
 from mlinspect.tui.widgets.bars import SIDE_STYLES, bar
 
-BAR_WIDTH = 12
+BAR_WIDTH = 8
 
 
-def category_table(categories: Sequence[Mapping[str, Any]], latency: Mapping[str, Mapping[str, float]] | None) -> Table:
-    """Return a table with one A row and one B row per category; `latency` maps category to {"a": ms, "b": ms}."""
-    table = Table(box=None, padding=(0, 1), expand=True, show_edge=False)
-    table.add_column("category", no_wrap=True)
-    table.add_column("", width=1)
+def category_table(
+    categories: Sequence[Mapping[str, Any]], latency: Mapping[str, Mapping[str, float]] | None
+) -> Table:
+    """Return a table with one A row and one B row per category. `latency` maps a category to {"a": ms, "b": ms}."""
+    table = Table(box=None, padding=(0, 1), show_edge=False)
+    table.add_column("category", no_wrap=True, max_width=15, overflow="ellipsis")
+    table.add_column("", no_wrap=True, min_width=3)
     table.add_column("weight bytes", no_wrap=True)
-    table.add_column("static cost (FLOP)", no_wrap=True)
+    table.add_column("static FLOP", no_wrap=True)
     if latency:
         table.add_column("latency (estimate)", no_wrap=True)
 
@@ -36,13 +38,16 @@ def category_table(categories: Sequence[Mapping[str, Any]], latency: Mapping[str
             flops = row[side]["flops"]
             cells = [
                 Text(row["category"] if side == "a" else ""),
-                Text(label, style=f"bold {style}"),
+                Text(f" {label} ", style=f"bold #ffffff on {style}"),
                 bar(weight, max_bytes, BAR_WIDTH, style) + Text(f" {human_bytes(weight)}"),
                 bar(flops, max_flops, BAR_WIDTH, style) + Text(f" {human_count(flops)}"),
             ]
             if latency:
                 ms = (latency.get(row["category"]) or {}).get(side)
-                cells.append(bar(ms or 0.0, max_ms, BAR_WIDTH, style) + Text(" -" if ms is None else f" {ms:.3f} ms"))
+                cells.append(
+                    bar(ms or 0.0, max_ms, BAR_WIDTH, style)
+                    + Text(" -" if ms is None else f" {ms:.3f} ms")
+                )
             table.add_row(*cells)
     return table
 
@@ -50,5 +55,7 @@ def category_table(categories: Sequence[Mapping[str, Any]], latency: Mapping[str
 class CategoryPanel(Static):
     """The category comparison of a diff, rendered once from the document's `categories` rows."""
 
-    def __init__(self, categories: Sequence[Mapping[str, Any]], latency=None, **kwargs: Any) -> None:
+    def __init__(
+        self, categories: Sequence[Mapping[str, Any]], latency=None, **kwargs: Any
+    ) -> None:
         super().__init__(category_table(categories, latency), **kwargs)

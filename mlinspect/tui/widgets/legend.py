@@ -10,7 +10,7 @@ from mlinspect.tui.devices import legend
 
 
 class DeviceLegend(Static):
-    """One line of device badges; "unknown" marks ops without a profile placement."""
+    """One line of device badges, where "unknown" marks ops without a profile placement."""
 
     def __init__(self, profiled: bool, **kwargs: Any) -> None:
         text = legend()

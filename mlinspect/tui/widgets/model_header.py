@@ -17,7 +17,9 @@ def model_line(label: str, header: dict[str, Any], host: str | None = None) -> T
     text = Text()
     text.append(f" {label} ", style=f"bold #ffffff on {SIDE_STYLES[label]}")
     text.append(f" {Path(header['path']).name}", style="bold")
-    text.append(f"  weights {human_bytes(header['weight_bytes'])}  ops {header['ops']}  {', '.join(header['opsets'])}")
+    text.append(
+        f"  weights {human_bytes(header['weight_bytes'])}  ops {header['ops']}  {', '.join(header['opsets'])}"
+    )
     if host:
         text.append(f"  profile: {host}", style="italic")
     return text
@@ -26,7 +28,12 @@ def model_line(label: str, header: dict[str, Any], host: str | None = None) -> T
 class ModelHeader(Static):
     """Both models of a diff, the weight delta and the pairing coverage."""
 
-    def __init__(self, document: dict[str, Any], hosts: tuple[str | None, str | None] = (None, None), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        document: dict[str, Any],
+        hosts: tuple[str | None, str | None] = (None, None),
+        **kwargs: Any,
+    ) -> None:
         text = model_line("A", document["a"], hosts[0])
         text.append("\n")
         text.append_text(model_line("B", document["b"], hosts[1]))

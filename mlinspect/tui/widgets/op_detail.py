@@ -28,14 +28,18 @@ def detail_renderable(detail: dict[str, Any] | None, title: str = "") -> Rendera
     lines.append_text(badge(detail["device"]))
     if detail["estimated_ms"] is not None:
         lines.append(f"  estimated {detail['estimated_ms']:.3f} ms")
-    lines.append(f"\nstatic cost {human_count(detail['flops'], 'FLOP')}, moves {human_bytes(detail['bytes_moved'])}\n")
+    lines.append(
+        f"\nstatic cost {human_count(detail['flops'], 'FLOP')}, moves {human_bytes(detail['bytes_moved'])}\n"
+    )
 
     weight = detail["weight"]
     if weight is None:
         lines.append("weight: none\n")
     else:
         shape = "?" if weight["shape"] is None else "x".join(str(d) for d in weight["shape"])
-        lines.append(f"weight: {weight['dtype']} [{shape}], scheme {weight['scheme']}, {human_bytes(weight['bytes'])}\n")
+        lines.append(
+            f"weight: {weight['dtype']} [{shape}], scheme {weight['scheme']}, {human_bytes(weight['bytes'])}\n"
+        )
     lines.append(f"stored bytes attributed: {human_bytes(detail['weight_bytes'])}\n")
     for activation in detail["activations"]:
         state = f"quantized {activation['dtype']}" if activation["quantized"] else "not quantized"
@@ -60,7 +64,12 @@ class OpDetail(Static):
     def show_op(self, detail: dict[str, Any] | None) -> None:
         self.update(detail_renderable(detail))
 
-    def show_pair(self, detail_a: dict[str, Any] | None, detail_b: dict[str, Any] | None, changes: tuple[str, ...]) -> None:
+    def show_pair(
+        self,
+        detail_a: dict[str, Any] | None,
+        detail_b: dict[str, Any] | None,
+        changes: tuple[str, ...],
+    ) -> None:
         grid = Table.grid(expand=True, padding=(0, 2))
         grid.add_column(ratio=1)
         grid.add_column(ratio=1)
