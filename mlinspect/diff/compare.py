@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlinspect.analysis import categories as cat
-from mlinspect.analysis.ops import ModelAnalysis, analyze, storage_record
+from mlinspect.analysis.ops import ModelAnalysis, analyze, storage_record, unique_blobs
 from mlinspect.analysis.roles import linear_role
 from mlinspect.diff.pairing import Pairing, pair_units
 from mlinspect.diff.timing import SideProfile, category_ms, unit_device, unit_ms
@@ -287,14 +287,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
 
 
 def _total_weight_bytes(analysis: ModelAnalysis) -> int:
-    seen = set()
-    total = 0
-    for x in analysis.ops:
-        for blob, _ in x.claimed:
-            if (blob.file, blob.offset) not in seen:
-                seen.add((blob.file, blob.offset))
-                total += blob.nbytes
-    return total
+    return sum(blob.nbytes for blob in unique_blobs(analysis.model).values())
 
 
 def _model_header(analysis: ModelAnalysis) -> dict[str, Any]:

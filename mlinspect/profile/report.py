@@ -5,24 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from mlinspect.profile.attribution import Attribution, OpTiming
-from mlinspect.profile.record import ESTIMATE_LABEL, Profile, Stats
+from mlinspect.profile.record import ESTIMATE_LABEL, Profile, Stats, stats_record
 
 METHOD = "median prediction latency x op cost weight / sum of cost weights of the ops that have one"
 
 
 def stats_summary(stats: Stats | None) -> dict[str, Any] | None:
     """Return the statistics of a latency measurement without its samples."""
-    if stats is None:
+    record = stats_record(stats)
+    if record is None:
         return None
-    return {
-        "median": stats.median,
-        "p10": stats.p10,
-        "p90": stats.p90,
-        "min": stats.min,
-        "max": stats.max,
-        "mean": stats.mean,
-        "count": len(stats.samples),
-    }
+    record["count"] = len(record.pop("samples"))
+    return record
 
 
 def timing_record(timing: OpTiming) -> dict[str, Any]:
