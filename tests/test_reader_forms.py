@@ -111,21 +111,23 @@ def test_op_counts_match_protobuf(all_forms: dict[str, Path], form: str) -> None
 @pytest.mark.parametrize("form", PROGRAM_FORMS)
 def test_op_ids_and_block_paths(all_forms: dict[str, Path], form: str) -> None:
     path = all_forms[form]
-    expected = []
+    # Protobuf maps have no fixed order, so functions compare as a mapping; ops keep program order.
+    expected: dict[str, list[tuple[str, str]]] = {}
     for name, function in protobuf_functions(builders.read_spec(path)).items():
         block = function.block_specializations[function.opset]
+        ops = expected.setdefault(name, [])
         for block_path, operation in builders.walk_block(block, name):
             if operation.outputs:
-                expected.append((block_path, f"{name}/{operation.outputs[0].name}"))
+                ops.append((block_path, f"{name}/{operation.outputs[0].name}"))
             else:
                 op_name = operation.attributes["name"].immediateValue.tensor.strings.values[0]
-                expected.append((block_path, f"{name}/{op_name}"))
+                ops.append((block_path, f"{name}/{op_name}"))
 
     model = load(path)
 
-    actual = [
-        (op.block, op.id) for function in functions_of(model).values() for op in function.walk()
-    ]
+    actual = {
+        name: [(op.block, op.id) for op in function.walk()] for name, function in functions_of(model).items()
+    }
     assert actual == expected
 
 
