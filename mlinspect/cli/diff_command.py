@@ -9,7 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from mlinspect.cli.main import FormatOption, JsonOption, OutputFormat, app, console, reports_errors, write_json
+from mlinspect.cli.main import (
+    FormatOption,
+    JsonOption,
+    OutputFormat,
+    app,
+    chosen_format,
+    console,
+    reports_errors,
+    write_json,
+)
 from mlinspect.cli.profile_options import AttributeUnitsOption, attach_profile
 from mlinspect.errors import ExitStatus
 
@@ -39,8 +48,14 @@ def failed_checks(document: dict[str, Any], checks: list[Check], min_coverage: f
                 failures.append(f"{len(lost)} ops lost weight or activation quantization, e.g. {lost[0]['b']['id']}")
         if check is Check.only_in_b and document["only_in_b"]:
             failures.append(f"{len(document['only_in_b'])} ops exist only in B")
-        if check is Check.any_change and (document["findings"] or document["only_in_a"] or document["only_in_b"]):
-            failures.append(f"{len(document['findings'])} findings")
+        changed = [p for p in document["pairs"] if p["changes"]]
+        if check is Check.any_change and (
+            document["findings"] or changed or document["only_in_a"] or document["only_in_b"]
+        ):
+            failures.append(
+                f"the models differ: {len(document['findings'])} findings, {len(changed)} changed pairs, "
+                f"{len(document['only_in_a'])} ops only in A, {len(document['only_in_b'])} only in B"
+            )
     return failures
 
 
@@ -96,7 +111,9 @@ def diff(
     comparison = compare(analysis_a, analysis_b, side_a, side_b)
     document = to_json(comparison)
 
-    chosen = OutputFormat.json if json_flag else output_format
+    chosen = chosen_format(json_flag, output_format)
+    for warning in document["warnings"]:
+        sys.stderr.write(f"mlinspect: warning: {warning}\n")
     if chosen is OutputFormat.json:
         write_json(document)
     elif chosen is None and sys.stdout.isatty():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -51,9 +52,20 @@ FormatOption = Annotated[
 _options = {"traceback": False}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from mlinspect import __version__
+
+        sys.stdout.write(f"mlinspect {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     traceback: Annotated[bool, typer.Option("--traceback", help="Show the full traceback of an error.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Inspect, profile and diff Core ML models (.mlpackage, .mlmodel)."""
     _options["traceback"] = traceback
@@ -75,10 +87,15 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def chosen_format(json_flag: bool, output_format: OutputFormat | None) -> OutputFormat | None:
+    """Return the format that --json or --format asks for, None when neither is given."""
+    if json_flag and output_format not in (None, OutputFormat.json):
+        raise MlinspectError(f"--json and --format {output_format.value} contradict each other; pass one of them")
+    return OutputFormat.json if json_flag else output_format
+
+
 def _format(json_flag: bool, output_format: OutputFormat | None) -> OutputFormat:
-    if json_flag:
-        return OutputFormat.json
-    return output_format or OutputFormat.text
+    return chosen_format(json_flag, output_format) or OutputFormat.text
 
 
 def write_json(data: Any) -> None:
@@ -88,8 +105,10 @@ def write_json(data: Any) -> None:
 def console():
     from rich.console import Console
 
-    # Piped output gets a fixed, wide layout so that long op ids stay on one line.
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+    # Piped output gets a wide layout so that long op ids stay on one line,
+    # unless COLUMNS sets the width.
+    wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(soft_wrap=True, width=200 if wide else None)
 
 
 @app.command()
@@ -109,6 +128,8 @@ def summary(
     loaded = load(model)
     analysis = analyze(loaded)
     record = summarize(loaded, analysis)
+    for warning in loaded.warnings:
+        _warn(warning)
     if profile is not None:
         from mlinspect.profile.report import profile_summary_record
 
@@ -170,8 +191,11 @@ def ops(
     elif not include_constants:
         rows = [row for row in rows if row["category"] not in (cat.CONST, cat.WEIGHT_DECOMPRESSION)]
     rows = sort_ops(rows, sort)
+    total = len(rows)
     if limit is not None:
         rows = rows[:limit]
+    for warning in loaded.warnings:
+        _warn(warning)
 
     if _format(json_flag, output_format) is OutputFormat.json:
         write_json({"schema": "mlinspect.ops/1", "model": str(model), "ops": rows, "warnings": list(loaded.warnings)})
@@ -184,15 +208,16 @@ def ops(
         from mlinspect.cli.render_summary import render_ops
 
         render_ops(rows, console())
-    for warning in loaded.warnings:
-        _warn(warning)
+    if len(rows) < total:
+        console().print(f"showing {len(rows)} of {total} ops (--limit {limit})")
 
 
 def sort_ops(rows: list[dict[str, Any]], sort: OpSort) -> list[dict[str, Any]]:
     keys = {
         OpSort.program: lambda row: (row["function"], row["index"]),
         OpSort.bytes: lambda row: -row["weight_bytes"],
-        OpSort.flops: lambda row: -(row["flops"] or 0),
+        # Ops without a static count (shapes not fixed) sort last.
+        OpSort.flops: lambda row: (row["flops"] is None, -(row["flops"] or 0)),
         OpSort.type: lambda row: (row["type"], row["function"], row["index"]),
         OpSort.name: lambda row: row["id"],
         OpSort.latency: lambda row: -((row.get("profile") or {}).get("estimated_ms") or 0.0),

@@ -13,6 +13,16 @@ from mlinspect.humanize import human_bytes, human_count, percent, signed_bytes
 _CHANGED_PAIRS_SHOWN = 40
 
 
+def _units(count: int) -> str:
+    return f"{count} op" if count == 1 else f"{count} ops"
+
+
+def _flops(side: dict[str, Any]) -> str:
+    """Return a side's static FLOPs, marked with * when some ops have no static count."""
+    text = human_count(side["flops"])
+    return text + "*" if side["without_cost"] else text
+
+
 def _signed_count(value: int) -> str:
     return f"{value:+d}" if value else "0"
 
@@ -45,14 +55,14 @@ def render_diff(document: dict[str, Any], console: Console, all_pairs: bool = Fa
     if coverage["basis"] == "all":
         line = (
             f"neither model has compute ops; ops paired: {percent(document['coverage'])}; "
-            f"{coverage['pairs']} pairs, {coverage['only_in_a']} ops only in A, {coverage['only_in_b']} only in B"
+            f"{coverage['pairs']} pairs, {_units(coverage['only_in_a'])} only in A, {_units(coverage['only_in_b'])} only in B"
         )
     else:
         line = (
             f"compute ops paired: {percent(document['coverage'])} "
             f"({sum(g['paired_a'] for g in groups)} of {sum(g['a'] for g in groups)} in A, "
             f"{sum(g['paired_b'] for g in groups)} of {sum(g['b'] for g in groups)} in B); "
-            f"{coverage['pairs']} pairs in all, {coverage['only_in_a']} ops only in A, {coverage['only_in_b']} only in B"
+            f"{coverage['pairs']} pairs in all, {_units(coverage['only_in_a'])} only in A, {_units(coverage['only_in_b'])} only in B"
         )
     console.print(line)
     if document["coverage"] < 0.5:
@@ -64,16 +74,20 @@ def render_diff(document: dict[str, Any], console: Console, all_pairs: bool = Fa
 
     console.print()
     console.print(_categories_table(document["categories"]))
+    if any(row["a"]["without_cost"] or row["b"]["without_cost"] for row in document["categories"]):
+        console.print("* some ops of this category have no static FLOP count because their shapes are not fixed")
 
+    changed = [p for p in document["pairs"] if p["changes"]]
     console.print()
     if document["findings"]:
         console.print("findings:", style="bold")
         for number, finding in enumerate(document["findings"], 1):
             console.print(f"{number:>3}. {finding['text']}", highlight=False)
+    elif changed or document["only_in_a"] or document["only_in_b"]:
+        console.print("findings: none beyond the changed pairs listed below")
     else:
         console.print("findings: none; the models match op for op")
 
-    changed = [p for p in document["pairs"] if p["changes"]]
     if changed:
         console.print()
         shown = changed if all_pairs else changed[:_CHANGED_PAIRS_SHOWN]
@@ -81,8 +95,6 @@ def render_diff(document: dict[str, Any], console: Console, all_pairs: bool = Fa
         if len(shown) < len(changed):
             console.print(f"... {len(changed) - len(shown)} more changed pairs; --all-pairs or --json shows them")
 
-    for warning in document["warnings"]:
-        console.print(f"warning: {warning}", style="yellow")
 
 
 def _categories_table(rows: list[dict[str, Any]]) -> Table:
@@ -111,7 +123,7 @@ def _categories_table(rows: list[dict[str, Any]]) -> Table:
             _signed_count(delta["ops"]),
             f"{human_bytes(side_a['weight_bytes'])} → {human_bytes(side_b['weight_bytes'])}" if side_a["weight_bytes"] or side_b["weight_bytes"] else "",
             signed_bytes(delta["weight_bytes"]) if delta["weight_bytes"] else "",
-            f"{human_count(side_a['flops'])} → {human_count(side_b['flops'])}" if side_a["flops"] or side_b["flops"] else "",
+            f"{_flops(side_a)} → {_flops(side_b)}" if side_a["flops"] or side_b["flops"] or side_a["without_cost"] or side_b["without_cost"] else "",
             quantized,
             *latency,
         )

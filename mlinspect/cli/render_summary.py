@@ -95,7 +95,8 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         total = weights["total_bytes"]
         console.print()
         files = ", ".join(f"{f['path']} {human_bytes(f['size'])}" if f["size"] is not None else f"{f['path']} (missing)" for f in weights["files"])
-        console.print(f"weights: {human_bytes(total)} in {weights['blobs']} blobs ({files}; blobs take {percent(weights['share_of_files'])} of the files)")
+        share = "" if weights["share_of_files"] is None else f"; blobs take {percent(weights['share_of_files'])} of the files"
+        console.print(f"weights: {human_bytes(total)} in {weights['blobs']} blobs ({files}{share})")
         if weights["declared_only"]:
             console.print("  sizes taken from declared types: the weight file is missing")
         for title, key in (("by storage dtype", "by_dtype"), ("by scheme", "by_scheme"), ("by category of the consuming op", "by_category")):
@@ -116,8 +117,6 @@ def render_summary(summary: dict[str, Any], console: Console) -> None:
         for group in summary["quantization"]:
             console.print(f"  {coverage_sentence(group)}")
 
-    for warning in summary["warnings"]:
-        console.print(f"\nwarning: {warning}", style="yellow")
 
 
 def coverage_sentence(group: dict[str, Any]) -> str:

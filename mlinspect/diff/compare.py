@@ -215,9 +215,39 @@ def unit_record(comparison: Comparison, unit: Unit, side: str) -> dict[str, Any]
         "bytes_moved": _sum_or_none(m.bytes_moved for m in unit.ops),
         "outputs": [o.type.describe() for o in principal.op.outputs],
         "wrappers": [w.id for w in unit.wrappers],
+        "settings": unit_settings(unit, comparison.a if side == "a" else comparison.b),
         "device": unit_device(unit, comparison.side_profile(side)),
         "estimated_ms": unit_ms(unit, comparison.side_profile(side)),
     }
+
+
+def unit_settings(unit: Unit, analysis: ModelAnalysis) -> dict[str, Any]:
+    """Return the small literal inputs and attributes of the unit's principal op, such as axes or transpose flags.
+
+    A value counts when it is written into the op or comes from a `const` op
+    whose value the reader kept (at most 64 elements); weights in a weight
+    file do not count.
+    """
+    op = unit.principal.op
+    index = analysis.indexes[op.function]
+    settings: dict[str, Any] = {}
+    for key, literal in op.attributes.items():
+        if key != "name" and literal.blob is None and literal.value is not None:
+            settings[key] = literal.value
+    for param, bindings in op.inputs.items():
+        values = []
+        for binding in bindings:
+            literal = binding.literal
+            if literal is None and binding.name is not None:
+                producer = index.producers.get(binding.name)
+                literal = producer.attributes.get("val") if producer is not None and producer.type == "const" else None
+            if literal is None or literal.blob is not None or literal.value is None:
+                break
+            values.append(literal.value)
+        else:
+            if values:
+                settings[param] = values[0] if len(values) == 1 else values
+    return settings
 
 
 def _sum_or_none(values) -> int | None:
@@ -247,9 +277,20 @@ def pair_changes(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
         changes.append(f"activations {act_a} → {act_b}")
     if a["outputs"] != b["outputs"]:
         changes.append(f"outputs {', '.join(a['outputs'])} → {', '.join(b['outputs'])}")
+    # Settings of ops of different types (a fused op and its group) do not compare.
+    shared = set(a["settings"]) | set(b["settings"]) if a["type"] == b["type"] else set()
+    for key in sorted(shared):
+        value_a, value_b = a["settings"].get(key), b["settings"].get(key)
+        if value_a != value_b:
+            changes.append(f"{key} {_short(value_a)} → {_short(value_b)}")
     if a["device"] != b["device"] and a["device"] is not None and b["device"] is not None:
         changes.append(f"device {a['device']} → {b['device']}")
     return changes
+
+
+def _short(value: Any) -> str:
+    text = "unset" if value is None else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _activation_text(side: dict[str, Any]) -> str:

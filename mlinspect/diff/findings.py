@@ -42,8 +42,19 @@ def _verb(count: int, plural: str, singular: str) -> str:
     return singular if count == 1 else plural
 
 
-def _scheme_words(scheme: str) -> str:
-    return "uncompressed" if scheme == "none" else f"as {scheme}"
+def _storage_words(dtype: str, scheme: str) -> str:
+    """Return how weights are stored in words, e.g. "int8 weights" or "4-bit palettized weights"."""
+    if dtype == "none":
+        return "no constant weights"
+    parts = []
+    for piece in scheme.split("+"):
+        if piece.startswith("lut_"):
+            parts.append(f"{piece.removeprefix('lut_').replace('bit', '-bit')} palettized")
+        elif piece == "sparse":
+            parts.append("sparse")
+    if not any("palettized" in part for part in parts):
+        parts.append(dtype)
+    return " ".join(parts) + " weights"
 
 
 def _weight_dtype(unit: Unit) -> str:
@@ -61,6 +72,8 @@ def _roles_text(comparison: Comparison, units: list[tuple[Unit, str]]) -> str:
 
     roles = Counter(role_of(comparison, unit, side) for unit, side in units)
     parts = [f"{count} {_ROLE_WORDS[role]}{'s' if count > 1 else ''}" for role, count in roles.items() if role]
+    if parts and roles[None]:
+        parts.append(f"{roles[None]} other{'s' if roles[None] > 1 else ''}")
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -73,6 +86,7 @@ def collect_findings(comparison: Comparison) -> list[dict[str, Any]]:
     findings += _attention_findings(comparison)
     findings += _unpaired_findings(comparison)
     findings += _device_findings(comparison)
+    findings += _op_change_findings(comparison)
     if all(f["kind"] == "activations_quantized_in_neither" for f in findings):
         # What both models share is only worth saying next to a difference.
         return []
@@ -114,6 +128,39 @@ def _all_units(comparison: Comparison, side: str) -> list[Unit]:
     if side == "a":
         return [p.a for p in pairs] + comparison.pairing.only_a
     return [p.b for p in pairs] + comparison.pairing.only_b
+
+
+def _op_change_findings(comparison: Comparison) -> list[dict[str, Any]]:
+    """Group pairs whose settings (axes, flags, small constants) or output types differ, which no other finding covers."""
+    from mlinspect.diff.compare import unit_settings
+
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for pair in comparison.pairing.pairs:
+        if pair.method == "attention_group":
+            continue  # the attention finding covers these
+        settings_a = unit_settings(pair.a, comparison.a)
+        settings_b = unit_settings(pair.b, comparison.b)
+        changed = sorted(k for k in set(settings_a) | set(settings_b) if settings_a.get(k) != settings_b.get(k))
+        outputs_a = [o.type.describe() for o in pair.a.principal.op.outputs]
+        outputs_b = [o.type.describe() for o in pair.b.principal.op.outputs]
+        kinds = []
+        if changed:
+            kinds.append("settings (" + ", ".join(changed) + ")")
+        if pair.a.type != pair.b.type:
+            kinds.append(f"type ({pair.a.type} → {pair.b.type})")
+        elif outputs_a != outputs_b:
+            kinds.append("output types or shapes")
+        if kinds:
+            groups[(pair.a.type, " and ".join(kinds))].append(pair)
+    return [
+        _finding(
+            "op_changes",
+            f"{_plural(len(pairs), f'{op_type} op')} {_verb(len(pairs), 'change', 'changes')} {what}; "
+            f"{_names([p.a.id for p in pairs])}",
+            ops_a=[p.a.id for p in pairs], ops_b=[p.b.id for p in pairs], count=len(pairs), changes=what,
+        )
+        for (op_type, what), pairs in groups.items()
+    ]
 
 
 _DEVICE_WORDS = {"neural_engine": "the Neural Engine", "gpu": "the GPU", "cpu": "the CPU"}
@@ -160,15 +207,16 @@ def _weight_findings(comparison: Comparison) -> list[dict[str, Any]]:
         bytes_b = sum(p.b.weight_bytes for p in pairs)
         count = _plural(len(pairs), f"{op_type} op")
         roles = _roles_text(comparison, [(p.a, "a") for p in pairs])
-        if dtype_a != dtype_b:
-            text = f"{count}{roles} {_verb(len(pairs), 'store', 'stores')} {dtype_a} weights in A and {dtype_b} in B"
+        words_a, words_b = _storage_words(dtype_a, scheme_a), _storage_words(dtype_b, scheme_b)
+        if words_a != words_b:
+            text = f"{count}{roles} {_verb(len(pairs), 'store', 'stores')} {words_a} in A and {words_b} in B"
         elif scheme_a != scheme_b:
             text = (
-                f"{count}{roles} {_verb(len(pairs), 'store', 'stores')} {dtype_a} weights "
-                f"{_scheme_words(scheme_a)} in A and {_scheme_words(scheme_b)} in B"
+                f"{count}{roles} {_verb(len(pairs), 'store', 'stores')} {words_a} "
+                f"compressed as {scheme_a} in A and {scheme_b} in B"
             )
         else:
-            text = f"{count}{roles} {_verb(len(pairs), 'keep', 'keeps')} {dtype_a} {scheme_a} weights but their stored size changes"
+            text = f"{count}{roles} {_verb(len(pairs), 'keep', 'keeps')} {words_a} but their stored size changes"
         text += f": {human_bytes(bytes_a)} → {human_bytes(bytes_b)} ({signed_bytes(bytes_b - bytes_a)}); {_names([p.a.id for p in pairs])}"
         findings.append(_finding(
             "weight_storage", text, bytes_delta=bytes_b - bytes_a,
@@ -219,7 +267,7 @@ def _activation_findings(comparison: Comparison) -> list[dict[str, Any]]:
         state_b = _activation_state(pair.b)
         if state_a != state_b:
             groups[(pair.a.type, state_a, state_b)].append(pair)
-        if state_a in _NOT_QUANTIZED and state_b in _NOT_QUANTIZED:
+        if _not_quantized(state_a) and _not_quantized(state_b):
             neither.append(pair)
 
     findings = []
@@ -228,7 +276,7 @@ def _activation_findings(comparison: Comparison) -> list[dict[str, Any]]:
         roles = _roles_text(comparison, [(p.a, "a") for p in pairs])
         findings.append(_finding(
             "activation_quantization",
-            f"{_plural(len(pairs), f'{op_type} op')}{roles} {_verb(len(pairs), 'take', 'takes')} {state_a} activations in A and {state_b} in B; "
+            f"{_plural(len(pairs), f'{op_type} op')}{roles} {_verb(len(pairs), 'take', 'takes')} {state_a} activations in A and {state_b} ones in B; "
             f"{_names([p.a.id for p in pairs])}",
             bytes_delta=moved,
             ops_a=[p.a.id for p in pairs], ops_b=[p.b.id for p in pairs],
@@ -243,13 +291,15 @@ def _activation_findings(comparison: Comparison) -> list[dict[str, Any]]:
         for op_type, pairs in by_type.items():
             moved = sum(p.a.principal.bytes_moved or 0 for p in pairs)
             roles = _roles_text(comparison, [(p.a, "a") for p in pairs])
-            partly = sum("partly quantized" in (_activation_state(p.a), _activation_state(p.b)) for p in pairs)
+            partly = sum(
+                _activation_state(p.a).startswith("partly") or _activation_state(p.b).startswith("partly") for p in pairs
+            )
             text = (
-                f"{_plural(len(pairs), f'{op_type} op')}{roles} {_verb(len(pairs), 'get', 'gets')} "
-                f"no activation quantization in either model"
+                f"{_plural(len(pairs), f'{op_type} op')}{roles} {_verb(len(pairs), 'have', 'has')} "
+                f"no fully quantized activations in either model"
             )
             if partly:
-                text += f" ({partly} with only some inputs quantized on one side)"
+                text += f"; {partly} of them take some inputs from a dequantize on one side"
             text += f"; {_names([p.a.id for p in pairs])}"
             findings.append(_finding(
                 "activations_quantized_in_neither", text, bytes_delta=0,
@@ -259,7 +309,8 @@ def _activation_findings(comparison: Comparison) -> list[dict[str, Any]]:
     return findings
 
 
-_NOT_QUANTIZED = ("float", "partly quantized")
+def _not_quantized(state: str) -> bool:
+    return state == "float" or state.startswith("partly quantized")
 
 
 def _activation_state(unit: Unit) -> str:
@@ -269,7 +320,8 @@ def _activation_state(unit: Unit) -> str:
     if all(x.quantized for x in activations):
         return "/".join(sorted({x.dtype or "quantized" for x in activations}))
     if any(x.quantized for x in activations):
-        return "partly quantized"
+        quantized = sorted(x.param for x in activations if x.quantized)
+        return f"partly quantized ({', '.join(quantized)} from a dequantize)"
     return "float"
 
 
@@ -322,6 +374,8 @@ def _unpaired_findings(comparison: Comparison) -> list[dict[str, Any]]:
             continue
         types = Counter(u.type for u in units)
         kinds = ", ".join(f"{n} {t}" for t, n in types.most_common(8))
+        if len(types) > 8:
+            kinds += f" and {len(types) - 8} more types"
         moved = sum(u.principal.bytes_moved or 0 for u in units)
         findings.append(_finding(
             f"only_in_{side.lower()}",
