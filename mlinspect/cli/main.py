@@ -230,12 +230,25 @@ def _warn(message: str) -> None:
 
 
 def main() -> None:
+    """Run the command line; usage errors become one `mlinspect: error:` line with exit status 2."""
+    from typer.exceptions import Abort
+
     try:
-        app(prog_name="mlinspect")
+        status = app(prog_name="mlinspect", standalone_mode=False)
     except BrokenPipeError:
         # The reader of stdout went away (as with `| head`): not an error of ours.
         sys.stderr.close()
         sys.exit(ExitStatus.SUCCESS)
+    except typer.TyperException as error:  # a usage error found while parsing arguments
+        if type(error).__name__ == "NoArgsIsHelpError":
+            error.show()
+        else:
+            sys.stderr.write(f"mlinspect: error: {error.format_message().rstrip('.')}; see `mlinspect --help`\n")
+        sys.exit(ExitStatus.INVALID_INPUT)
+    except Abort:
+        sys.stderr.write("mlinspect: aborted\n")
+        sys.exit(130)
+    sys.exit(status if isinstance(status, int) else ExitStatus.SUCCESS)
 
 
 # Commands defined in their own modules register on `app` when imported.
