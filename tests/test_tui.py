@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from test_tui_models import synchronous
-from textual.widgets import DataTable, Input, OptionList, Static, Tree
+from textual.widgets import Input, OptionList, Static, Tree
 
 from mlinspect.diff.compare import compare
 from mlinspect.reader import load
@@ -29,6 +29,7 @@ from mlinspect.tui.screens.diff_screen import DiffScreen
 from mlinspect.tui.screens.help_screen import HelpScreen
 from mlinspect.tui.screens.loading_screen import LoadingScreen
 from mlinspect.tui.screens.neighbourhood_screen import NeighbourhoodScreen
+from mlinspect.tui.widgets.row_table import RowTable
 
 SIZE = (160, 50)
 # The A/B pair has 11 pairs and one relu only in B; 5 pairs changed (the linear weights).
@@ -106,7 +107,7 @@ async def test_diff_table_lists_pairs_and_unpaired(block_pair, tmp_path):
     async with diff_app(*block_pair, export_dir=tmp_path).run_test(size=SIZE) as pilot:
         await wait_loaded(pilot.app, pilot)
         screen = pilot.app.screen
-        table = screen.query_one(DataTable)
+        table = screen.query_one(RowTable)
 
         assert isinstance(screen, DiffScreen)
         assert table.row_count == ALL_ROWS
@@ -223,7 +224,7 @@ async def test_diff_finding_jumps_to_ops(block_pair, tmp_path):
         focused_findings = isinstance(pilot.app.focused, OptionList)
         await pilot.press("home", "enter")  # select the first finding (int8 weights)
         jumped = table_ids(screen)
-        table_focused = isinstance(pilot.app.focused, DataTable)
+        table_focused = isinstance(pilot.app.focused, RowTable)
         await pilot.press("escape")  # drop the finding filter
         cleared = table_ids(screen)
 

@@ -83,3 +83,28 @@ def test_browse_control_flow_snapshot(control_flow_model, tmp_path, snap_compare
         terminal_size=SIZE,
         run_before=run_before,
     )
+
+
+# Profiled diff screen
+
+
+def test_profiled_diff_snapshot(tmp_path, snap_compare):
+    from test_tui_profiles import SAMPLE_A, SAMPLE_B, side_profile
+
+    from mlinspect.diff.compare import compare, to_json
+    from mlinspect.reader import load
+    from mlinspect.tui.loading import DiffData
+
+    comparison = compare(
+        load(SAMPLE_A), load(SAMPLE_B), side_profile(SAMPLE_A), side_profile(SAMPLE_B)
+    )
+
+    async def run_before(pilot) -> None:
+        await wait_loaded(pilot)
+        await pilot.press("s", "s", "s")  # sort by estimated latency
+
+    assert snap_compare(
+        diff_app(data=DiffData(comparison, to_json(comparison)), export_dir=tmp_path),
+        terminal_size=SIZE,
+        run_before=run_before,
+    )

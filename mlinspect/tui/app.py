@@ -37,6 +37,27 @@ class MlinspectApp(App[None]):
         self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd()
         self.data: DiffData | BrowseData | None = None
 
+    async def run_action(self, action, default_namespace=None, namespaces=None) -> bool:
+        """Run an action as Textual does, but show an unexpected exception as an error notification.
+
+        Every key binding runs through here, so a bug in one action leaves the app running.
+        """
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except Exception as error:  # noqa: BLE001 - any failure of an action is reported, not fatal
+            self.report_error(error, f"action {action!r}")
+            return True
+
+    def report_error(self, error: BaseException, context: str) -> None:
+        """Log `error` and show it as an error notification; the app keeps running."""
+        self.log.error(f"{context} failed", error=repr(error))
+        self.notify(
+            f"{context} failed: {type(error).__name__}: {error}",
+            title="Error",
+            severity="error",
+            timeout=15,
+        )
+
     def on_mount(self) -> None:
         from mlinspect.tui.screens.loading_screen import LoadingScreen
 
@@ -45,6 +66,8 @@ class MlinspectApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name != "load":
+            if event.state is WorkerState.ERROR:
+                self.report_error(event.worker.error, f"worker {event.worker.name!r}")
             return
         if event.state is WorkerState.SUCCESS:
             self.data = event.worker.result
@@ -123,9 +146,17 @@ def diff_app(
 
 
 def browse_app(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
     export_dir: str | os.PathLike[str] | None = None,
     placements: Placements | None = None,
+    data: BrowseData | None = None,
 ) -> MlinspectApp:
-    """Return the browser of one model; `placements` colours its ops by device."""
+    """Return the browser of an already analyzed model (`data`) or of the model at `path`.
+
+    `placements` colours the ops of a model read from `path` by device.
+    """
+    if data is not None:
+        return MlinspectApp(lambda: data, export_dir)
+    if path is None:
+        raise ValueError("browse_app needs `data` or a model path")
     return MlinspectApp(lambda: load_browse(path, placements), export_dir)

@@ -13,7 +13,7 @@ from typing import Any
 from mlinspect.analysis.ops import OpAnalysis, storage_record
 from mlinspect.mil.graph import FunctionIndex
 from mlinspect.mil.records import Literal, Model
-from mlinspect.tui.devices import Placements, device_of, estimated_ms
+from mlinspect.tui.devices import STYLES, UNKNOWN, Placements, device_of, estimated_ms
 
 PAIR = "pair"
 ONLY_A = "only_a"
@@ -126,10 +126,26 @@ def _devices(
 ) -> set[str]:
     devices = set()
     if row.a is not None:
-        devices.add(device_of(placements_a, row.a["id"]))
+        devices.add(side_device(row.a, placements_a))
     if row.b is not None:
-        devices.add(device_of(placements_b, row.b["id"]))
+        devices.add(side_device(row.b, placements_b))
     return devices
+
+
+def side_device(side: dict[str, Any], placements: Placements | None) -> str:
+    """Return the device of one side of a row: the unit's own (its costliest op's), else its principal op's."""
+    device = side.get("device")
+    if device in STYLES and device != UNKNOWN:
+        return device
+    return device_of(placements, side["id"])
+
+
+def side_ms(side: dict[str, Any], placements: Placements | None) -> float | None:
+    """Return the estimated ms of one side of a row: the unit's (wrappers included), else its principal op's."""
+    milliseconds = side.get("estimated_ms")
+    if milliseconds is not None:
+        return milliseconds
+    return estimated_ms(placements, side["id"])
 
 
 def row_latency(
@@ -138,9 +154,9 @@ def row_latency(
     """Return the larger estimated latency of the row's two sides in ms, or None without a profile."""
     values = []
     if row.a is not None:
-        values.append(estimated_ms(placements_a, row.a["id"]))
+        values.append(side_ms(row.a, placements_a))
     if row.b is not None:
-        values.append(estimated_ms(placements_b, row.b["id"]))
+        values.append(side_ms(row.b, placements_b))
     known = [value for value in values if value is not None]
     return max(known) if known else None
 
@@ -203,8 +219,18 @@ def op_detail(
         ],
         "flops": op_analysis.flops,
         "bytes_moved": op_analysis.bytes_moved,
-        "device": device_of(placements, op.id),
-        "estimated_ms": estimated_ms(placements, op.id),
+        **placement_detail(placements, op.id),
+    }
+
+
+def placement_detail(placements: Placements | None, op_id: str) -> dict[str, Any]:
+    """Return an op's preferred device, supported devices, cost weight and estimated ms from a profile."""
+    placement = (placements or {}).get(op_id) or {}
+    return {
+        "device": device_of(placements, op_id),
+        "supported_devices": list(placement.get("supported_devices") or ()),
+        "cost_weight": placement.get("cost_weight"),
+        "estimated_ms": estimated_ms(placements, op_id),
     }
 
 

@@ -16,10 +16,14 @@ from textual.widgets.tree import TreeNode
 from mlinspect.mil.records import Block, Operation
 from mlinspect.tui import records
 from mlinspect.tui.devices import badge, device_of
+from mlinspect.tui.errors import shows_errors
 from mlinspect.tui.loading import BrowseData
 from mlinspect.tui.widgets.legend import DeviceLegend
 from mlinspect.tui.widgets.op_detail import OpDetail
 from mlinspect.tui.widgets.summary_panel import SummaryPanel
+
+CHUNK = 500
+"""Most op nodes shown directly under a block; larger blocks are split into ranges of this many ops."""
 
 
 class BrowseScreen(Screen[None]):
@@ -42,7 +46,13 @@ class BrowseScreen(Screen[None]):
         with Horizontal(id="browse-body"):
             yield Tree(Text(model.path.rsplit("/", 1)[-1], style="bold"), id="browse-tree")
             with Vertical(id="browse-side"):
-                yield SummaryPanel(self.data.summary, id="browse-summary")
+                profile = self.data.profile
+                yield SummaryPanel(
+                    self.data.summary,
+                    self.data.category_ms(),
+                    None if profile is None else profile.header(),
+                    id="browse-summary",
+                )
                 with VerticalScroll(id="browse-detail-scroll"):
                     yield OpDetail(id="browse-detail")
         yield DeviceLegend(bool(self.data.placements), id="browse-legend")
@@ -87,14 +97,26 @@ class BrowseScreen(Screen[None]):
         return label
 
     @on(Tree.NodeExpanded, "#browse-tree")
+    @shows_errors
     def _node_expanded(self, event: Tree.NodeExpanded) -> None:
         self._fill(event.node)
 
     def _fill(self, node: TreeNode) -> None:
         kind, value = node.data or (None, None)
-        if kind != "block" or node.children:
+        if node.children or kind not in ("block", "ops"):
             return
-        for op in value.operations:
+        if kind == "block" and len(value.operations) > CHUNK:
+            # Tree keeps a line per expanded node, so a block of thousands of ops is split into
+            # ranges of CHUNK ops that get their op nodes only when expanded.
+            for start in range(0, len(value.operations), CHUNK):
+                chunk = value.operations[start : start + CHUNK]
+                label = Text(f"ops {start}–{start + len(chunk) - 1}", style="italic")
+                node.add(label, data=("ops", chunk))
+            node.children[0].expand()
+            self._fill(node.children[0])
+            return
+        operations = value.operations if kind == "block" else value
+        for op in operations:
             if op.blocks:
                 op_node = node.add(self._op_label(op), data=("op", op.id))
                 for block in op.blocks:
@@ -103,6 +125,7 @@ class BrowseScreen(Screen[None]):
                 node.add_leaf(self._op_label(op), data=("op", op.id))
 
     @on(Tree.NodeHighlighted, "#browse-tree")
+    @shows_errors
     def _node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         kind, value = event.node.data or (None, None)
         if kind != "op":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -10,35 +11,80 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, OptionList, Select, Static
+from textual.widgets import Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from mlinspect.humanize import human_bytes, human_count, signed_bytes
 from mlinspect.tui import records
-from mlinspect.tui.devices import DEVICES, LABELS, badge, device_of
+from mlinspect.tui.devices import DEVICES, LABELS, badge
+from mlinspect.tui.errors import shows_errors
 from mlinspect.tui.loading import DiffData
 from mlinspect.tui.records import ONLY_A, ONLY_B, PAIR, SCOPES, SORTS, PairRow, RowFilter
 from mlinspect.tui.widgets.category_panel import CategoryPanel
 from mlinspect.tui.widgets.legend import DeviceLegend
 from mlinspect.tui.widgets.model_header import ModelHeader
 from mlinspect.tui.widgets.op_detail import OpDetail
+from mlinspect.tui.widgets.row_table import RowTable
 
 KIND_MARKS = {PAIR: "=", ONLY_A: "A", ONLY_B: "B"}
+# Column titles and widths in cells. The op and type columns grow to their longest value, up to
+# MAX_NAME_WIDTH; "est. ms" is latency estimated from the compute plan of each side's profile.
 COLUMNS = (
-    "",
-    "A op",
-    "B op",
-    "type",
-    "category",
-    "A weight",
-    "B weight",
-    "Δ bytes",
-    "cost",
-    "A dev",
-    "B dev",
-    "ms",
-    "changes",
+    ("", 1),
+    ("A op", 8),
+    ("B op", 8),
+    ("type", 8),
+    ("category", 14),
+    ("A weight", 9),
+    ("B weight", 9),
+    ("Δ bytes", 10),
+    ("cost", 7),
+    ("A dev", 9),
+    ("B dev", 9),
+    ("A est. ms", 9),
+    ("B est. ms", 9),
+    ("changes", 60),
 )
+MAX_NAME_WIDTH = 40
+
+
+def column_widths(rows: list[PairRow]) -> list[tuple[str, int]]:
+    """Return COLUMNS with the op and type columns widened to fit their longest value."""
+    longest = {"A op": 0, "B op": 0, "type": 0}
+    for row in rows:
+        if row.a is not None:
+            longest["A op"] = max(longest["A op"], len(row.a["id"]) - len(row.a["function"]) - 1)
+        if row.b is not None:
+            longest["B op"] = max(longest["B op"], len(row.b["id"]) - len(row.b["function"]) - 1)
+        types = {side["type"] for side in row.sides()}
+        longest["type"] = max(longest["type"], sum(len(t) for t in types) + len(types) - 1)
+    return [
+        (title, min(max(width, longest.get(title, 0)), MAX_NAME_WIDTH)) for title, width in COLUMNS
+    ]
+
+
+def _milliseconds(side: dict[str, Any] | None, placements) -> Text | str:
+    if side is None:
+        return ""
+    value = records.side_ms(side, placements)
+    return "        -" if value is None else f"{value:>9.3f}"
+
+
+class LazyCells(Sequence[list[Any]]):
+    """The cells of each shown row, built when the table first draws that row."""
+
+    def __init__(self, rows: list[PairRow], cells: Callable[[PairRow], list[Any]]) -> None:
+        self.rows = rows
+        self.cells = cells
+        self.built: dict[int, list[Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        if index not in self.built:
+            self.built[index] = self.cells(self.rows[index])
+        return self.built[index]
 
 
 class DiffScreen(Screen[None]):
@@ -71,7 +117,7 @@ class DiffScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         document = self.data.document
-        profiled = bool(self.data.placements_a or self.data.placements_b)
+        profiled = self.data.profiled
         yield ModelHeader(document, self.data.hosts, id="diff-header")
         with Horizontal(id="diff-body"):
             with Vertical(id="diff-side"):
@@ -105,15 +151,14 @@ class DiffScreen(Screen[None]):
                     )
                 yield Input(placeholder="search op id or type", id="diff-search")
                 yield Static(id="diff-status")
-                yield DataTable(id="diff-table", cursor_type="row", zebra_stripes=True)
+                yield RowTable(column_widths(self.rows), id="diff-table")
                 with VerticalScroll(id="diff-detail-scroll"):
                     yield OpDetail(id="diff-detail")
         yield DeviceLegend(profiled, id="diff-legend")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns(*COLUMNS)
+        table = self.query_one(RowTable)
         self.query_one("#diff-search", Input).display = False
         self.refresh_table()
         table.focus()
@@ -126,12 +171,10 @@ class DiffScreen(Screen[None]):
         self.shown_rows = records.select_rows(
             self.rows, self.row_filter, data.placements_a, data.placements_b
         )
-        table = self.query_one(DataTable)
-        table.clear()
-        for row in self.shown_rows:
-            table.add_row(*self._cells(row), key=row.key)
-        if keep is not None and keep in table.rows:
-            table.move_cursor(row=table.get_row_index(keep))
+        cursor = 0
+        if keep is not None:
+            cursor = next((i for i, row in enumerate(self.shown_rows) if row.key == keep), 0)
+        self.query_one(RowTable).set_rows(LazyCells(self.shown_rows, self._cells), cursor)
         self._show_status()
         self._show_detail()
 
@@ -141,7 +184,6 @@ class DiffScreen(Screen[None]):
         bytes_a = a["weight_bytes"] if a else 0
         bytes_b = b["weight_bytes"] if b else 0
         delta = bytes_b - bytes_a
-        latency = records.row_latency(row, data.placements_a, data.placements_b)
         op_type = (a or b)["type"]
         if a and b and a["type"] != b["type"]:
             op_type = f"{a['type']}→{b['type']}"
@@ -155,9 +197,10 @@ class DiffScreen(Screen[None]):
             human_bytes(b["weight_bytes"]) if b else "",
             signed_bytes(delta) if delta else "",
             human_count(max(side["flops"] or 0 for side in row.sides())),
-            badge(device_of(data.placements_a, a["id"])) if a else "",
-            badge(device_of(data.placements_b, b["id"])) if b else "",
-            "-" if latency is None else f"{latency:.3f}",
+            badge(records.side_device(a, data.placements_a)) if a else "",
+            badge(records.side_device(b, data.placements_b)) if b else "",
+            _milliseconds(a, data.placements_a),
+            _milliseconds(b, data.placements_b),
             "; ".join(row.changes),
         ]
 
@@ -179,7 +222,7 @@ class DiffScreen(Screen[None]):
         self.query_one("#diff-status", Static).update(" · ".join(parts))
 
     def selected_row(self) -> PairRow | None:
-        table = self.query_one(DataTable)
+        table = self.query_one(RowTable)
         if not self.shown_rows or table.cursor_row < 0 or table.cursor_row >= len(self.shown_rows):
             return None
         return self.shown_rows[table.cursor_row]
@@ -206,7 +249,8 @@ class DiffScreen(Screen[None]):
         op_analysis = ops[side["id"]]
         return records.op_detail(op_analysis, indexes[op_analysis.op.function], placements)
 
-    @on(DataTable.RowHighlighted, "#diff-table")
+    @on(RowTable.RowHighlighted, "#diff-table")
+    @shows_errors
     def _row_highlighted(self) -> None:
         self._show_detail()
 
@@ -242,17 +286,20 @@ class DiffScreen(Screen[None]):
         self.query_one("#diff-sort", Select).value = following
 
     @on(Select.Changed, "#diff-category")
+    @shows_errors
     def _category_changed(self, event: Select.Changed) -> None:
         value = None if event.value is Select.BLANK else event.value
         if value != self.row_filter.category:
             self._set_view(category=value)
 
     @on(Select.Changed, "#diff-scope")
+    @shows_errors
     def _scope_changed(self, event: Select.Changed) -> None:
         if event.value != self.row_filter.scope:
             self._set_view(scope=event.value)
 
     @on(Select.Changed, "#diff-sort")
+    @shows_errors
     def _sort_changed(self, event: Select.Changed) -> None:
         if event.value != self.row_filter.sort:
             self._set_view(sort=event.value)
@@ -263,12 +310,14 @@ class DiffScreen(Screen[None]):
         search.focus()
 
     @on(Input.Changed, "#diff-search")
+    @shows_errors
     def _search_changed(self, event: Input.Changed) -> None:
         self._set_view(search=event.value.strip())
 
     @on(Input.Submitted, "#diff-search")
+    @shows_errors
     def _search_submitted(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(RowTable).focus()
 
     def action_clear(self) -> None:
         """Close the search and drop the finding filter. Other filters stay."""
@@ -278,7 +327,7 @@ class DiffScreen(Screen[None]):
         search.display = False
         if self.row_filter.op_ids is not None:
             self._set_view(op_ids=None)
-        self.query_one(DataTable).focus()
+        self.query_one(RowTable).focus()
 
     # Findings and neighbourhood
 
@@ -286,9 +335,10 @@ class DiffScreen(Screen[None]):
         self.query_one("#diff-findings", OptionList).focus()
 
     def action_focus_table(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(RowTable).focus()
 
     @on(OptionList.OptionSelected, "#diff-findings")
+    @shows_errors
     def _finding_selected(self, event: OptionList.OptionSelected) -> None:
         finding = self.data.document["findings"][int(event.option.id)]
         op_ids = frozenset(
@@ -301,7 +351,7 @@ class DiffScreen(Screen[None]):
         self.query_one("#diff-category", Select).clear()
         self.query_one("#diff-scope", Select).value = "all"
         self.refresh_table()
-        self.query_one(DataTable).focus()
+        self.query_one(RowTable).focus()
         self.notify(
             f"{len(self.shown_rows)} rows hold the ops of finding {int(event.option.id) + 1}"
         )

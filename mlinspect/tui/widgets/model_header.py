@@ -1,4 +1,4 @@
-"""Header lines naming the compared models with their weight size and op count."""
+"""Header lines naming the compared models with their weight size, op count and profile."""
 
 from __future__ import annotations
 
@@ -20,9 +20,33 @@ def model_line(label: str, header: dict[str, Any], host: str | None = None) -> T
     text.append(
         f"  weights {human_bytes(header['weight_bytes'])}  ops {header['ops']}  {', '.join(header['opsets'])}"
     )
-    if host:
+    profile = header.get("profile")
+    if profile:
+        text.append(
+            f"  profile: {profile['host']}, median {profile['median_ms']:.3f} ms",
+            style="italic",
+        )
+    elif host:
         text.append(f"  profile: {host}", style="italic")
     return text
+
+
+def estimate_line(document: dict[str, Any]) -> Text | None:
+    """Return the line that labels every latency as an estimate, or None when neither side has a profile."""
+    profiles = {side: document[side].get("profile") for side in "ab"}
+    if not any(profiles.values()):
+        return None
+    coverage = "  ".join(
+        f"{side.upper()} coverage {profile['coverage'] * 100:.0f} %"
+        for side, profile in profiles.items()
+        if profile and profile.get("coverage") is not None
+    )
+    line = Text(
+        " latency estimated from the compute plan: median prediction latency x op cost weight"
+    )
+    if coverage:
+        line.append(f"  ({coverage} of runtime ops have a cost)")
+    return line
 
 
 class ModelHeader(Static):
@@ -43,4 +67,8 @@ class ModelHeader(Static):
             f"  pairs {len(document['pairs'])}  only in A {len(document['only_in_a'])}"
             f"  only in B {len(document['only_in_b'])}"
         )
+        estimate = estimate_line(document)
+        if estimate is not None:
+            text.append("\n")
+            text.append_text(estimate)
         super().__init__(text, **kwargs)

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from mlinspect.humanize import human_bytes, human_count
-from mlinspect.tui.devices import badge
+from mlinspect.tui.devices import LABELS, badge
 from mlinspect.tui.widgets.bars import SIDE_STYLES
 
 
@@ -24,10 +24,7 @@ def detail_renderable(detail: dict[str, Any] | None, title: str = "") -> Rendera
         lines.append(" ")
     lines.append(detail["id"], style="bold")
     lines.append(f"\n{detail['type']}  ({detail['category']})  block {detail['block']}\n")
-    lines.append("device ")
-    lines.append_text(badge(detail["device"]))
-    if detail["estimated_ms"] is not None:
-        lines.append(f"  estimated {detail['estimated_ms']:.3f} ms")
+    lines.append_text(placement_lines(detail))
     lines.append(
         f"\nstatic cost {human_count(detail['flops'], 'FLOP')}, moves {human_bytes(detail['bytes_moved'])}\n"
     )
@@ -56,6 +53,22 @@ def detail_renderable(detail: dict[str, Any] | None, title: str = "") -> Rendera
     for name, value in detail["attributes"].items():
         table.add_row(Text("attribute", style="italic"), name, value)
     return Group(lines, table)
+
+
+def placement_lines(detail: dict[str, Any]) -> Text:
+    """Return the preferred device badge, the supported devices, the cost weight and the estimated ms."""
+    text = Text("preferred device ")
+    text.append_text(badge(detail["device"]))
+    supported = detail.get("supported_devices") or []
+    if supported:
+        text.append("  supported " + ", ".join(LABELS.get(d, d) for d in supported))
+    cost_weight = detail.get("cost_weight")
+    milliseconds = detail.get("estimated_ms")
+    if cost_weight is not None or milliseconds is not None:
+        text.append("\ncost weight " + ("-" if cost_weight is None else f"{cost_weight:.4f}"))
+        text.append("  est. " + ("-" if milliseconds is None else f"{milliseconds:.3f} ms"))
+        text.append(" (estimated from the compute plan)", style="italic")
+    return text
 
 
 class OpDetail(Static):
