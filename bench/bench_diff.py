@@ -43,7 +43,7 @@ def main() -> None:
     a, b = args.models if len(args.models) == 2 else default_pair()
 
     import mlinspect
-    from mlinspect.diff.compare import compare, to_json
+    from mlinspect.comparison.compare import compare, to_json
 
     load_time, models = timed(lambda: (mlinspect.load(a), mlinspect.load(b)), args.repeat)
     compare_time, comparison = timed(lambda: compare(*models), args.repeat)

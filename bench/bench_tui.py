@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mlinspect.analysis.ops import analyze
     from mlinspect.analysis.summary import summarize
-    from mlinspect.diff.compare import compare
+    from mlinspect.comparison.compare import compare
     from mlinspect.reader import load
     from mlinspect.tui.loading import BrowseData, diff_data
     from mlinspect.tui.screens.browse_screen import BrowseScreen

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mlinspect.comparison.compare import Comparison
     from mlinspect.mil.records import Model
 
 __version__ = "0.1.0"
@@ -22,8 +23,15 @@ def load(path: Any) -> Model:
     return read(path)
 
 
-def diff(a: Any, b: Any) -> Any:
-    """Compare two models (records or paths) and return the comparison record; see `mlinspect.diff.compare`."""
-    from mlinspect.diff import compare
+def diff(a: Any, b: Any) -> Comparison:
+    """Compare two models, given as Model records or paths, and return the Comparison record.
 
-    return compare(load(a) if not hasattr(a, "program") else a, load(b) if not hasattr(b, "program") else b)
+    See `mlinspect.comparison.pairing.pair_units` for how ops are paired, and
+    `mlinspect.comparison.compare.to_json` for the `mlinspect diff --json` document.
+    """
+    from mlinspect.comparison.compare import compare
+    from mlinspect.mil.records import Model
+
+    model_a = a if isinstance(a, Model) else load(a)
+    model_b = b if isinstance(b, Model) else load(b)
+    return compare(model_a, model_b)

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 import mlinspect
-from mlinspect.diff.compare import compare, to_json
+from mlinspect.comparison.compare import compare, to_json
 from vit_truth import REPO, attention_layers, linear_roles, vit_dirs, vit_package
 
 DIFF_SCHEMA = json.loads((REPO / "mlinspect" / "schemas" / "diff.schema.json").read_text())
@@ -201,3 +201,15 @@ def test_diff_of_missing_file_exits_2(tmp_path):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.strip() == f"mlinspect: error: {tmp_path / 'absent.mlpackage'}: not found"
+
+
+def test_python_api_diff_returns_comparison():
+    a = vit_package(REPO / "samples", "tiny", "fp16_macos14")
+    b = vit_package(REPO / "samples", "tiny", "w8_coreml_macos14")
+
+    comparison = mlinspect.diff(str(a), str(b))
+    again = mlinspect.diff(mlinspect.load(a), mlinspect.load(b))
+
+    assert comparison.coverage["compute"] == 1.0
+    assert to_json(comparison) == to_json(again)
+    assert callable(mlinspect.diff)

@@ -10,7 +10,7 @@ from rich.console import Console
 from test_tui_models import synchronous
 from textual.widgets import Input, OptionList, Static, Tree
 
-from mlinspect.diff.compare import compare
+from mlinspect.comparison.compare import compare
 from mlinspect.reader import load
 from mlinspect.tui.app import MlinspectApp, browse_app, diff_app
 from mlinspect.tui.devices import (

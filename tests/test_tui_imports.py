@@ -27,7 +27,7 @@ def test_core_modules_found():
     names = core_modules()
 
     assert "mlinspect.cli.main" in names
-    assert "mlinspect.diff.compare" in names
+    assert "mlinspect.comparison.compare" in names
     assert "mlinspect.cli.browse_command" in names
 
 

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from mlinspect.analysis.ops import analyze
 from mlinspect.analysis.summary import summarize
-from mlinspect.diff.compare import compare, to_json
-from mlinspect.diff.timing import SideProfile
+from mlinspect.comparison.compare import compare, to_json
+from mlinspect.comparison.timing import SideProfile
 from mlinspect.profile import attribute
 from mlinspect.profile.record import profile_record
 from mlinspect.reader import load

@@ -91,7 +91,7 @@ def test_browse_control_flow_snapshot(control_flow_model, tmp_path, snap_compare
 def test_profiled_diff_snapshot(tmp_path, snap_compare):
     from test_tui_profiles import SAMPLE_A, SAMPLE_B, side_profile
 
-    from mlinspect.diff.compare import compare, to_json
+    from mlinspect.comparison.compare import compare, to_json
     from mlinspect.reader import load
     from mlinspect.tui.loading import DiffData
 

@@ -38,7 +38,7 @@ def browse(
     # UI starts, so that a wrong or invalid profile ends with a one-line error.
     from mlinspect.analysis.ops import analyze
     from mlinspect.analysis.summary import summarize
-    from mlinspect.diff.timing import SideProfile
+    from mlinspect.comparison.timing import SideProfile
     from mlinspect.reader import load
 
     model_record = load(model)

@@ -94,11 +94,11 @@ def diff(
     compute_units: AttributeUnitsOption = None,
 ) -> None:
     """Compare two variants of a model: pair their ops and explain where the bytes went."""
-    from mlinspect.diff.compare import compare, to_json
+    from mlinspect.comparison.compare import compare, to_json
     from mlinspect.reader import load, require_program
 
     from mlinspect.analysis.ops import analyze
-    from mlinspect.diff.timing import SideProfile
+    from mlinspect.comparison.timing import SideProfile
 
     model_a_record = require_program(load(model_a))
     model_b_record = require_program(load(model_b))

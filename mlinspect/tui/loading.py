@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlinspect.analysis.ops import ModelAnalysis, OpAnalysis
-from mlinspect.diff.compare import Comparison
-from mlinspect.diff.timing import SideProfile
+from mlinspect.comparison.compare import Comparison
+from mlinspect.comparison.timing import SideProfile
 from mlinspect.tui.devices import Placements
 
 
@@ -91,14 +91,14 @@ def diff_data(
     placements_a: Placements | None = None,
     placements_b: Placements | None = None,
 ) -> DiffData:
-    from mlinspect.diff.compare import to_json
+    from mlinspect.comparison.compare import to_json
 
     return DiffData(comparison, to_json(comparison), placements_a, placements_b)
 
 
 def load_diff(path_a: str | os.PathLike[str], path_b: str | os.PathLike[str]) -> DiffData:
     """Read both models and compare them. Raises MlinspectError when a model cannot be read."""
-    from mlinspect.diff.compare import compare
+    from mlinspect.comparison.compare import compare
     from mlinspect.reader import load
 
     return diff_data(compare(load(path_a), load(path_b)))

@@ -10,8 +10,8 @@ from mlinspect.analysis.roles import ATTENTION_IN, ATTENTION_OUT
 from mlinspect.humanize import human_bytes, signed_bytes
 
 if TYPE_CHECKING:
-    from mlinspect.diff.compare import Comparison
-    from mlinspect.diff.units import Unit
+    from mlinspect.comparison.compare import Comparison
+    from mlinspect.comparison.units import Unit
 
 _ROLE_WORDS = {ATTENTION_IN: "attention input projection", ATTENTION_OUT: "attention output projection"}
 _MAX_NAMED = 6
@@ -68,7 +68,7 @@ def _weight_scheme(unit: Unit) -> str:
 
 
 def _roles_text(comparison: Comparison, units: list[tuple[Unit, str]]) -> str:
-    from mlinspect.diff.compare import role_of
+    from mlinspect.comparison.compare import role_of
 
     roles = Counter(role_of(comparison, unit, side) for unit, side in units)
     parts = [f"{count} {_ROLE_WORDS[role]}{'s' if count > 1 else ''}" for role, count in roles.items() if role]
@@ -100,7 +100,7 @@ def collect_findings(comparison: Comparison) -> list[dict[str, Any]]:
 
 def _add_latency(comparison: Comparison, findings: list[dict[str, Any]]) -> None:
     """Set each finding's `ms`: the estimated latency of its ops in B minus in A, and append it to the text."""
-    from mlinspect.diff.timing import unit_ms
+    from mlinspect.comparison.timing import unit_ms
 
     def side_ms(op_ids: list[str], side: str) -> float:
         profile = comparison.side_profile(side)
@@ -132,7 +132,7 @@ def _all_units(comparison: Comparison, side: str) -> list[Unit]:
 
 def _op_change_findings(comparison: Comparison) -> list[dict[str, Any]]:
     """Group pairs whose settings (axes, flags, small constants) or output types differ, which no other finding covers."""
-    from mlinspect.diff.compare import unit_settings
+    from mlinspect.comparison.compare import unit_settings
 
     groups: dict[tuple[str, str], list] = defaultdict(list)
     for pair in comparison.pairing.pairs:
@@ -169,7 +169,7 @@ _DEVICE_WORDS = {"neural_engine": "the Neural Engine", "gpu": "the GPU", "cpu": 
 def _device_findings(comparison: Comparison) -> list[dict[str, Any]]:
     if not comparison.profiled:
         return []
-    from mlinspect.diff.timing import unit_device
+    from mlinspect.comparison.timing import unit_device
 
     groups: dict[tuple[str, str, str], list] = defaultdict(list)
     for pair in comparison.pairing.pairs:

@@ -9,9 +9,9 @@ from typing import Any
 from mlinspect.analysis import categories as cat
 from mlinspect.analysis.ops import ModelAnalysis, analyze, storage_record, unique_blobs
 from mlinspect.analysis.roles import linear_role
-from mlinspect.diff.pairing import Pairing, pair_units
-from mlinspect.diff.timing import SideProfile, category_ms, unit_device, unit_ms
-from mlinspect.diff.units import FunctionUnits, Unit, build_units
+from mlinspect.comparison.pairing import Pairing, pair_units
+from mlinspect.comparison.timing import SideProfile, category_ms, unit_device, unit_ms
+from mlinspect.comparison.units import FunctionUnits, Unit, build_units
 from mlinspect.mil.records import Model
 
 SCHEMA = "mlinspect.diff/1"
@@ -58,7 +58,7 @@ def compare(
     With a profile for each side, units and categories carry estimated
     latency and devices, and findings rank by time instead of bytes.
     """
-    from mlinspect.diff.findings import collect_findings
+    from mlinspect.comparison.findings import collect_findings
 
     analysis_a = a if isinstance(a, ModelAnalysis) else analyze(a)
     analysis_b = b if isinstance(b, ModelAnalysis) else analyze(b)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from mlinspect.analysis import categories as cat
-from mlinspect.diff.units import FunctionUnits, Unit
+from mlinspect.comparison.units import FunctionUnits, Unit
 from mlinspect.mil.graph import FunctionIndex
 
 # Suffixes coremltools appends to value names when it casts, quantizes or

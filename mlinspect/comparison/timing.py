@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlinspect.diff.units import Unit
+from mlinspect.comparison.units import Unit
 
 if TYPE_CHECKING:
     from mlinspect.profile.attribution import Attribution
