@@ -12,7 +12,7 @@ it with a copy where every 500th relu is a sigmoid. Packages are cached under
 MLINSPECT_BENCH_CACHE (default: a folder in the system temp directory).
 
 Targets: first paint after the model is loaded under 1 s; key press to
-repaint under 50 ms for scrolling and filtering. First paint is measured
+first frame and to settled screen under 50 ms for scrolling and filtering. First paint is measured
 from starting the app on an already loaded record to the first frame that
 shows the screen, so it leaves reading and comparing the models out. A key's
 latency is measured from the press to the first frame written after it
@@ -177,6 +177,13 @@ async def browse_actions(pilot, presses: int) -> dict[str, list[tuple[float, flo
     return samples
 
 
+def target_met(values: list[float]) -> str:
+    """Return "yes" when every value is under KEY_TARGET_MS, "median only" when the median is, else "NO"."""
+    if max(values) < KEY_TARGET_MS:
+        return "yes"
+    return "median only" if statistics.median(values) < KEY_TARGET_MS else "NO"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--layers", type=int, default=LAYERS, help="blocks of 4 compute ops")
@@ -225,23 +232,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     samples.update(browse_samples)
 
-    print(f"{'measure':<24}{'median':>10}{'max':>10}{'target':>10}{'settled max':>13}  met")
+    print(
+        f"{'measure':<24}{'first median':>14}{'first max':>11}{'settled median':>16}"
+        f"{'settled max':>13}{'target':>9}  first met, settled met"
+    )
     for label, seconds in (("diff first paint", paint_diff), ("browse first paint", paint_browse)):
         met = "yes" if seconds < FIRST_PAINT_TARGET_S else "NO"
         print(
-            f"{label:<24}{seconds * 1000:>8.0f}ms{'':>10}{FIRST_PAINT_TARGET_S * 1000:>8.0f}ms  {met}"
+            f"{label:<24}{seconds * 1000:>12.0f}ms{'':>11}{'':>16}{'':>13}"
+            f"{FIRST_PAINT_TARGET_S * 1000:>7.0f}ms  {met}"
         )
     for label, pairs in samples.items():
-        values = [first for first, _ in pairs]
-        settled = max(last for _, last in pairs)
-        median, maximum = statistics.median(values), max(values)
-        met = (
-            "yes"
-            if maximum < KEY_TARGET_MS
-            else ("median only" if median < KEY_TARGET_MS else "NO")
-        )
+        first = [first for first, _ in pairs]
+        settled = [last for _, last in pairs]
         print(
-            f"{label:<24}{median:>8.1f}ms{maximum:>8.1f}ms{KEY_TARGET_MS:>8.0f}ms{settled:>11.1f}ms  {met}"
+            f"{label:<24}{statistics.median(first):>12.1f}ms{max(first):>9.1f}ms"
+            f"{statistics.median(settled):>14.1f}ms{max(settled):>11.1f}ms{KEY_TARGET_MS:>7.0f}ms"
+            f"  {target_met(first)}, {target_met(settled)}"
         )
     return 0
 

@@ -29,6 +29,7 @@ from mlinspect.tui.screens.diff_screen import DiffScreen
 from mlinspect.tui.screens.help_screen import HelpScreen
 from mlinspect.tui.screens.loading_screen import LoadingScreen
 from mlinspect.tui.screens.neighbourhood_screen import NeighbourhoodScreen
+from mlinspect.tui.widgets.op_detail import OpDetail
 from mlinspect.tui.widgets.row_table import RowTable
 
 SIZE = (160, 50)
@@ -40,8 +41,8 @@ CHANGED_ROWS = 5
 pytest_plugins = ("test_tui_models",)
 
 
-def text_of(widget: Static) -> str:
-    """Render a Static's content to plain text, wide enough that nothing wraps."""
+def text_of(widget: Static | OpDetail) -> str:
+    """Render a widget's content to plain text, wide enough that nothing wraps."""
     console = Console(width=400, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
     console.print(widget.content)
     return console.export_text()
@@ -129,7 +130,7 @@ async def test_diff_scope_keys_filter_rows(block_pair, tmp_path):
         only_b = table_ids(screen)
         await pilot.press("a")  # only in A: none
         only_a = table_ids(screen)
-        detail = text_of(screen.query_one("#diff-detail", Static))
+        detail = text_of(screen.query_one("#diff-detail", OpDetail))
 
     assert len(changed) == CHANGED_ROWS
     assert all(a.endswith("_cast_fp16") for a, _ in changed)
@@ -204,7 +205,7 @@ async def test_diff_detail_follows_cursor(block_pair, tmp_path):
         await pilot.press("c")  # changed pairs: the linears
         await pilot.press("down")
         selected = screen.selected_row()
-        detail = text_of(screen.query_one("#diff-detail", Static))
+        detail = text_of(screen.query_one("#diff-detail", OpDetail))
 
     assert selected is screen.shown_rows[1]
     assert selected.a["id"] in detail
@@ -475,7 +476,7 @@ async def test_browse_detail_and_summary(block_pair, tmp_path):
         )
         tree.move_cursor(target)
         await pilot.pause()
-        detail = text_of(screen.query_one("#browse-detail", Static))
+        detail = text_of(screen.query_one("#browse-detail", OpDetail))
         summary = text_of(screen.query_one("#browse-summary", Static))
         await pilot.press("e")
         await pilot.pause()

@@ -26,6 +26,7 @@ from mlinspect.reader import load
 from mlinspect.tui.app import browse_app, diff_app
 from mlinspect.tui.devices import LABELS, NEURAL_ENGINE, STYLES
 from mlinspect.tui.loading import BrowseData, DiffData
+from mlinspect.tui.widgets.op_detail import OpDetail
 from mlinspect.tui.screens.diff_screen import DiffScreen
 from mlinspect.tui.widgets.row_table import RowTable
 
@@ -76,7 +77,7 @@ async def test_profiled_diff_devices_and_latency(profiled_diff, tmp_path):
         await pilot.press("d")  # device filter: Neural Engine
         on_ane = list(screen.shown_rows)
         first_cells = table.rows[0]
-        detail = text_of(screen.query_one("#diff-detail", Static))
+        detail = text_of(screen.query_one("#diff-detail", OpDetail))
         await pilot.press("d", "d", "d", "d")  # back to no device filter
         await pilot.press("s", "s", "s")  # sort by latency
         by_latency = list(screen.shown_rows)

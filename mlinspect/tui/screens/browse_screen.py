@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Tree
 from textual.widgets.tree import TreeNode
@@ -24,6 +24,26 @@ from mlinspect.tui.widgets.summary_panel import SummaryPanel
 
 CHUNK = 500
 """Most op nodes shown directly under a block; larger blocks are split into ranges of this many ops."""
+
+
+class OpTree(Tree):
+    """A Tree whose page keys move without Textual's smooth scroll.
+
+    Tree animates page up and page down (textual 8.x), which redrew the screen
+    for about 200 ms after each press.
+    """
+
+    def action_page_down(self) -> None:
+        if self.cursor_line == -1:
+            self.cursor_line = 0
+        self.cursor_line += self.scrollable_content_region.height - 1
+        self.scroll_to_line(self.cursor_line, animate=False)
+
+    def action_page_up(self) -> None:
+        if self.cursor_line == -1:
+            self.cursor_line = self.last_line
+        self.cursor_line -= self.scrollable_content_region.height - 1
+        self.scroll_to_line(self.cursor_line, animate=False)
 
 
 class BrowseScreen(Screen[None]):
@@ -44,7 +64,7 @@ class BrowseScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         model = self.data.analysis.model
         with Horizontal(id="browse-body"):
-            yield Tree(Text(model.path.rsplit("/", 1)[-1], style="bold"), id="browse-tree")
+            yield OpTree(Text(model.path.rsplit("/", 1)[-1], style="bold"), id="browse-tree")
             with Vertical(id="browse-side"):
                 profile = self.data.profile
                 yield SummaryPanel(
@@ -53,8 +73,7 @@ class BrowseScreen(Screen[None]):
                     None if profile is None else profile.header(),
                     id="browse-summary",
                 )
-                with VerticalScroll(id="browse-detail-scroll"):
-                    yield OpDetail(id="browse-detail")
+                yield OpDetail(id="browse-detail")
         yield DeviceLegend(bool(self.data.placements), id="browse-legend")
         yield Footer()
 

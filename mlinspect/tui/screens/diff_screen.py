@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
@@ -87,6 +87,9 @@ class LazyCells(Sequence[list[Any]]):
         return self.built[index]
 
 
+_NOTHING_SHOWN = object()
+
+
 class DiffScreen(Screen[None]):
     """Render a DiffData record. Filters and sort change only which rows the table shows, never the data."""
 
@@ -114,6 +117,9 @@ class DiffScreen(Screen[None]):
         self.row_filter = RowFilter()
         self.shown_rows: list[PairRow] = []
         self.categories = [row["category"] for row in data.document["categories"]]
+        # The row whose detail the pane shows (None: the "no rows match" message), so that the
+        # RowHighlighted message that follows `refresh_table` does not render the same detail again.
+        self._detail_row: PairRow | None | object = _NOTHING_SHOWN
 
     def compose(self) -> ComposeResult:
         document = self.data.document
@@ -152,8 +158,7 @@ class DiffScreen(Screen[None]):
                 yield Input(placeholder="search op id or type", id="diff-search")
                 yield Static(id="diff-status")
                 yield RowTable(column_widths(self.rows), id="diff-table")
-                with VerticalScroll(id="diff-detail-scroll"):
-                    yield OpDetail(id="diff-detail")
+                yield OpDetail(id="diff-detail")
         yield DeviceLegend(profiled, id="diff-legend")
         yield Footer()
 
@@ -219,7 +224,8 @@ class DiffScreen(Screen[None]):
             parts.append(f"search {view.search!r}")
         if view.op_ids is not None:
             parts.append("ops of the selected finding (esc clears)")
-        self.query_one("#diff-status", Static).update(" · ".join(parts))
+        # The status line is one row high in the stylesheet, so new text needs no layout pass.
+        self.query_one("#diff-status", Static).update(" · ".join(parts), layout=False)
 
     def selected_row(self) -> PairRow | None:
         table = self.query_one(RowTable)
@@ -230,6 +236,9 @@ class DiffScreen(Screen[None]):
     def _show_detail(self) -> None:
         detail = self.query_one(OpDetail)
         row = self.selected_row()
+        if row is self._detail_row:
+            return
+        self._detail_row = row
         if row is None:
             detail.update(Text("no rows match the filters", style="italic"))
             return

@@ -88,7 +88,13 @@ class RowTable(ScrollView, can_focus=True):
     def set_rows(self, rows: Sequence[Sequence[Cell]], cursor_row: int = 0) -> None:
         """Replace every row and put the cursor on `cursor_row` (clamped to the rows)."""
         self.rows = rows
-        self.virtual_size = Size(self._width, len(self.rows) + 1)
+        size = Size(self._width, len(self.rows) + 1)
+        if size != self.virtual_size:
+            # Assigning `virtual_size` requests a layout pass of the whole screen, but the
+            # table's own size does not depend on its rows, so only its scrollbars need updating.
+            # NOTE: `_scroll_update` is private Textual API (textual 8.x).
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
         self.cursor_row = max(0, min(cursor_row, len(self.rows) - 1))
         self._scroll_to_cursor()
         self.refresh()
