@@ -54,4 +54,6 @@ def packed_nbytes(dtype: str | None, shape: tuple | None) -> int | None:
         return None
     if not all(isinstance(d, int) and d >= 0 for d in shape):
         return None
-    return math.ceil(math.prod(shape) * bits(dtype) / 8)
+    # Integer arithmetic: a float division loses precision above 2**53 and
+    # overflows on the huge products a damaged shape can declare.
+    return (math.prod(shape) * bits(dtype) + 7) // 8

@@ -10,10 +10,36 @@ from pathlib import Path
 from mlinspect.errors import InvalidModelError
 
 # O_NONBLOCK keeps open() from waiting for a writer when a hostile package puts
-# a FIFO where a file belongs; the file type is checked right after opening.
-# O_NOFOLLOW rejects a final symlink: callers pass paths already resolved by
+# a FIFO where a file belongs, and the file type is checked right after opening.
+# O_NOFOLLOW rejects a final symlink. Callers pass paths already resolved by
 # `package.inside`, so a symlink here is a loop or was swapped in after the check.
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+# Paths taken from Manifest.json or from the program are shown in one-line
+# messages, so they may not contain control characters (C0, DEL and C1) or
+# the Unicode line and paragraph separators, all of which str.splitlines() and
+# some terminals treat as line breaks.
+_CONTROL_CHARACTERS = frozenset(map(chr, [*range(32), *range(127, 160), 0x2028, 0x2029]))
+
+
+def check_path_text(text: str, what: str, shown: str | Path) -> None:
+    """Raise InvalidModelError naming `shown` unless `text` is usable as a path.
+
+    A usable path has no NUL or other control characters and no lone UTF-16
+    surrogates (which JSON escapes can produce and no file system name can hold).
+    """
+    problem = None
+    if not _CONTROL_CHARACTERS.isdisjoint(text):
+        problem = "contains NUL, line breaks or other control characters"
+    else:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            problem = "contains a lone surrogate, which is not valid Unicode"
+    if problem is not None:
+        quoted = repr(text if len(text) <= 200 else text[:200] + "...")
+        raise InvalidModelError(shown, f"invalid {what} {quoted}: {problem}")
 
 
 class MissingFileError(InvalidModelError):
@@ -43,8 +69,8 @@ def open_regular(path: Path, shown: str | Path) -> int:
         raise InvalidModelError(shown, "is a folder, expected a file") from error
     except OSError as error:
         raise InvalidModelError(shown, describe_os_error(error)) from error
-    except ValueError as error:  # a NUL byte in the path
-        raise InvalidModelError(shown, "invalid path: contains a NUL byte") from error
+    except ValueError as error:  # a NUL byte, or a lone surrogate that cannot be encoded
+        raise InvalidModelError(shown, "invalid path: contains a NUL byte or characters the file system cannot encode") from error
 
     mode = os.fstat(descriptor).st_mode
     if stat.S_ISREG(mode):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlinspect.errors import InvalidModelError, UnsupportedModelError
-from mlinspect.reader.files import describe_os_error, read_regular
+from mlinspect.reader.files import check_path_text, describe_os_error, read_regular
 
 MANIFEST = "Manifest.json"
 # Manifests written by Xcode and coremltools 9.0 take under 2 kB. The limit
@@ -33,7 +33,9 @@ def locate(path: str | Path) -> ModelLocation:
     except OSError as error:  # a path too long, a symlink loop, a folder that cannot be listed
         raise InvalidModelError(path, describe_os_error(error)) from error
     except ValueError as error:
-        raise InvalidModelError(path, "invalid path: contains a NUL byte") from error
+        raise InvalidModelError(path, "invalid path: contains a NUL byte or characters the file system cannot encode") from error
+    except RuntimeError as error:  # Path.resolve() on a symlink loop (Python 3.11)
+        raise InvalidModelError(path, "cannot be read: a symbolic link loop") from error
 
 
 def _locate(path: Path) -> ModelLocation:
@@ -85,8 +87,7 @@ def _locate_in_package(package: Path) -> ModelLocation:
         raise InvalidModelError(
             manifest_path, f"invalid manifest: root item {root_id!r} not found in itemInfoEntries"
         )
-    if "\0" in entry["path"]:
-        raise InvalidModelError(manifest_path, f"invalid manifest: the path of root item {root_id!r} contains a NUL byte")
+    check_path_text(entry["path"], "manifest: root item path", manifest_path)
 
     shown_model_file = package / "Data" / entry["path"]
     model_file = inside(shown_model_file, root, package)
@@ -95,9 +96,9 @@ def _locate_in_package(package: Path) -> ModelLocation:
     except OSError as error:
         raise InvalidModelError(shown_model_file, describe_os_error(error)) from error
     if not exists:
-        raise InvalidModelError(model_file, "not found (named as the root model in Manifest.json)")
+        raise InvalidModelError(shown_model_file, "not found (named as the root model in Manifest.json)")
     if not is_file:
-        raise InvalidModelError(model_file, "not a regular file (named as the root model in Manifest.json)")
+        raise InvalidModelError(shown_model_file, "not a regular file (named as the root model in Manifest.json)")
     return ModelLocation(model_file=model_file, root=root)
 
 
@@ -107,7 +108,7 @@ def inside(path: Path, root: Path, shown_root: Path | None = None) -> Path:
     try:
         resolved = Path(os.path.realpath(path))
     except ValueError as error:
-        raise InvalidModelError(shown, "invalid path: contains a NUL byte") from error
+        raise InvalidModelError(shown, "invalid path: contains a NUL byte or characters the file system cannot encode") from error
     except OSError as error:
         raise InvalidModelError(shown, describe_os_error(error)) from error
     if resolved != root and root not in resolved.parents:

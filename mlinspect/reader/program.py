@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ from mlinspect.mil.records import (
     ValueType,
     WeightFile,
 )
-from mlinspect.reader.blobs import BlobFile
+from mlinspect.reader.blobs import BlobFile, GitLfsPointerError
+from mlinspect.reader.checks import check_references
 from mlinspect.reader.dtypes import MIL_DTYPES, packed_nbytes
+from mlinspect.reader.files import MissingFileError, check_path_text
 from mlinspect.reader.package import inside
 
 # Immediate values with at most this many elements keep their Python value in
@@ -29,6 +32,12 @@ from mlinspect.reader.package import inside
 MAX_KEPT_ELEMENTS = 64
 MODEL_PATH_PREFIX = "@model_path/"
 _UNKNOWN_TYPE = ValueType("tensor")
+# Core ML keeps sizes as signed 64-bit integers (the model description's
+# `repeated int64 shape`), so no tensor it can hold has more elements.
+MAX_ELEMENTS = 2**63 - 1
+# NOTE: MIL sets no rank limit and Core ML's ops take rank 5 or 6 at most; 64 is
+# a guess that keeps the work per value bounded on a hostile file.
+MAX_RANK = 64
 
 
 class WeightFiles:
@@ -58,15 +67,15 @@ class WeightFiles:
         shown = self.shown_dir / relative
         path = inside(self.model_dir / relative, self.root, self.shown_dir)
         blob_file: BlobFile | None = None
-        if not path.exists():
+        try:
+            blob_file = BlobFile(path, str(shown))
+        except MissingFileError:
             self.warnings.append(
                 f"{shown}: weight file not found (a clone without Git LFS?); "
                 "weight sizes are taken from the declared types"
             )
-        elif path.is_dir():
-            raise InvalidModelError(shown, "is a folder, expected a weight file")
-        else:
-            blob_file = BlobFile(path, str(shown))
+        except GitLfsPointerError as error:
+            self.warnings.append(str(error))
         self._open[relative] = blob_file
         return blob_file
 
@@ -89,8 +98,15 @@ class ProgramReader:
         self.model_file = model_file
         self.weights = weights
         self.function_prefix = function_prefix
+        self.warnings: list[str] = []
+        """Partial-data notes: references to undefined values, shapes recorded as unknown."""
         self._index = 0
         self._function = ""
+        self._unreadable_shapes: list[str] = []
+        self._checked_file_names: set[str] = set()
+        self._types: dict[bytes, tuple[ValueType, str | None]] = {}
+        self._literals: dict[bytes, Literal] = {}
+        self._bindings: dict[str, Binding] = {}
 
     def program(self, message: Any, default_function: str | None) -> Program:
         # Protobuf maps iterate in no fixed order, so every map is read sorted:
@@ -100,6 +116,13 @@ class ProgramReader:
         for name in sorted(message.functions, key=lambda name: (name != default, name)):
             functions[self.function_prefix + name] = self._function_record(name, message.functions[name], default_function)
         attributes = {key: self._literal(message.attributes[key]) for key in sorted(message.attributes)}
+        if self._unreadable_shapes:
+            count = len(self._unreadable_shapes)
+            values = "1 value declares a shape" if count == 1 else f"{count} values declare shapes"
+            self.warnings.append(
+                f"{self.model_file}: {values} that no Core ML tensor can have, "
+                f"e.g. {self._unreadable_shapes[0]}; those shapes are recorded as unknown"
+            )
         return Program(version=message.version, functions=functions, attributes=attributes)
 
     def _function_record(self, name: str, message: Any, default_function: str | None) -> Function:
@@ -114,15 +137,18 @@ class ProgramReader:
                 self.model_file,
                 f"function {name!r} names opset {opset!r}, which has no block specialization",
             )
+        inputs = tuple(self._named(v) for v in message.inputs)
         specializations = {}
         # The main specialization first, so that op indices follow its program order.
         for block_opset in [opset, *sorted(o for o in message.block_specializations if o != opset)]:
             path = self._function if block_opset == opset else f"{self._function}@{block_opset}"
-            specializations[block_opset] = self._block(message.block_specializations[block_opset], path)
+            block = self._block(message.block_specializations[block_opset], path)
+            self.warnings += check_references(block, inputs, path, self.model_file)
+            specializations[block_opset] = block
 
         return Function(
             name=self._function,
-            inputs=tuple(self._named(v) for v in message.inputs),
+            inputs=inputs,
             opset=opset,
             specializations=specializations,
             is_default=name == (default_function or "main"),
@@ -140,25 +166,28 @@ class ProgramReader:
     def _operation(self, message: Any, block_path: str) -> Operation:
         index = self._index
         self._index += 1
-        outputs = tuple(self._named(v) for v in message.outputs)
-        attributes = {key: self._literal(message.attributes[key]) for key in sorted(message.attributes)}
+        op_type = message.type
+        outputs = tuple([self._named(v) for v in message.outputs])
+        attributes = {key: self._literal(value) for key, value in sorted(message.attributes.items())}
         if outputs:
             name = outputs[0].name
         else:
             named = attributes.get("name")
-            name = named.value if named is not None and isinstance(named.value, str) else f"{message.type}_{index}"
+            name = named.value if named is not None and isinstance(named.value, str) else f"{op_type}_{index}"
         op_id = f"{self._function}/{name}"
 
         inputs = {
-            param: tuple(self._binding(binding) for binding in message.inputs[param].arguments)
-            for param in sorted(message.inputs)
+            param: tuple([self._binding(binding) for binding in argument.arguments])
+            for param, argument in sorted(message.inputs.items())
         }
-        blocks = tuple(
-            self._block(block, f"{block_path}/{name}.{position}") for position, block in enumerate(message.blocks)
-        )
+        blocks = ()
+        if message.blocks:
+            blocks = tuple(
+                self._block(block, f"{block_path}/{name}.{position}") for position, block in enumerate(message.blocks)
+            )
         return Operation(
             id=op_id,
-            type=message.type,
+            type=op_type,
             function=self._function,
             block=block_path,
             index=index,
@@ -166,19 +195,36 @@ class ProgramReader:
             outputs=outputs,
             attributes=attributes,
             blocks=blocks,
-            category=category_of(message.type),
+            category=category_of(op_type),
         )
 
     def _binding(self, message: Any) -> Binding:
         if message.WhichOneof("binding") == "name":
-            return Binding(name=message.name)
+            name = message.name
+            binding = self._bindings.get(name)
+            if binding is None:
+                binding = self._bindings[name] = Binding(name=name)
+            return binding
         return Binding(literal=self._literal(message.value))
 
     def _literal(self, message: Any) -> Literal:
-        declared = value_type(message.type) if message.HasField("type") else _UNKNOWN_TYPE
+        # Literals repeat (axes, permutations, dtype names, shared blob
+        # references) and the records are immutable, so equal messages share
+        # one record, as value types do.
+        key = message.SerializeToString()
+        literal = self._literals.get(key)
+        if literal is None:
+            literal = self._literals[key] = self._new_literal(message)
+        return literal
+
+    def _new_literal(self, message: Any) -> Literal:
+        declared = self._value_type(message.type, "a literal") if message.HasField("type") else _UNKNOWN_TYPE
         which = message.WhichOneof("value")
         if which == "blobFileValue":
             reference = message.blobFileValue
+            if reference.fileName not in self._checked_file_names:
+                check_path_text(reference.fileName, "weight file name", self.model_file)
+                self._checked_file_names.add(reference.fileName)
             blob = self.weights.blob(reference.fileName, reference.offset, declared)
             return Literal(type=declared, nbytes=blob.nbytes, blob=blob)
         if which == "immediateValue":
@@ -187,29 +233,69 @@ class ProgramReader:
         return Literal(type=declared)
 
     def _named(self, message: Any) -> NamedValue:
-        return NamedValue(message.name, value_type(message.type))
+        return NamedValue(message.name, self._value_type(message.type, repr(message.name)))
+
+    def _value_type(self, message: Any, value: str) -> ValueType:
+        # A program repeats a few hundred distinct types over many thousand
+        # values, and ValueType records are immutable, so equal type messages
+        # share one record: converting a message costs about 15 times as much
+        # as serializing it for the lookup.
+        key = message.SerializeToString()
+        known = self._types.get(key)
+        if known is None:
+            problems: list[str] = []
+            known = (value_type(message, problems), problems[0] if problems else None)
+            self._types[key] = known
+        result, problem = known
+        if problem is not None:
+            where = f"function {self._function!r}" if self._function else "the program"
+            self._unreadable_shapes.append(f"{value} in {where} with {problem}")
+        return result
 
 
-def value_type(message: Any) -> ValueType:
-    """Convert a MIL `ValueType` message into a ValueType record."""
+def value_type(message: Any, problems: list[str] | None = None) -> ValueType:
+    """Convert a MIL `ValueType` message into a ValueType record.
+
+    A tensor shape of more than MAX_RANK dimensions or MAX_ELEMENTS elements
+    becomes unknown (None), and its description is appended to `problems`.
+    """
     which = message.WhichOneof("type")
     if which == "tensorType":
         tensor = message.tensorType
         dtype = MIL_DTYPES.get(tensor.dataType, f"dtype{tensor.dataType}")
         if tensor.rank < 0:
             return ValueType("tensor", dtype, None)
-        return ValueType("tensor", dtype, tuple(_dim(d) for d in tensor.dimensions))
+        return ValueType("tensor", dtype, _shape(tensor, problems))
     if which == "listType":
-        return ValueType("list", elements=(value_type(message.listType.type),))
+        return ValueType("list", elements=(value_type(message.listType.type, problems),))
     if which == "tupleType":
-        return ValueType("tuple", elements=tuple(value_type(t) for t in message.tupleType.types))
+        return ValueType("tuple", elements=tuple(value_type(t, problems) for t in message.tupleType.types))
     if which == "dictionaryType":
         dictionary = message.dictionaryType
-        return ValueType("dict", elements=(value_type(dictionary.keyType), value_type(dictionary.valueType)))
+        key, value = value_type(dictionary.keyType, problems), value_type(dictionary.valueType, problems)
+        return ValueType("dict", elements=(key, value))
     if which == "stateType":
-        wrapped = value_type(message.stateType.wrappedType)
+        wrapped = value_type(message.stateType.wrappedType, problems)
         return ValueType("state", wrapped.dtype, wrapped.shape, (wrapped,))
     return _UNKNOWN_TYPE
+
+
+def _shape(tensor: Any, problems: list[str] | None) -> tuple[Dim, ...] | None:
+    # The rank is checked before any dimension is converted, so a hostile
+    # million-dimension shape costs one length lookup.
+    dimensions = tensor.dimensions
+    rank = len(dimensions)
+    if rank > MAX_RANK:
+        if problems is not None:
+            problems.append(f"rank {rank} (mlinspect reads ranks up to {MAX_RANK})")
+        return None
+    shape = tuple([d.constant.size if d.HasField("constant") else _dim(d) for d in dimensions])
+    if math.prod([d for d in shape if d.__class__ is int]) > MAX_ELEMENTS:
+        if problems is not None:
+            shown = ", ".join(str(d) for d in shape[:4]) + (", ..." if rank > 4 else "")
+            problems.append(f"shape [{shown}] of more than 2**63 - 1 elements")
+        return None
+    return shape
 
 
 def _dim(message: Any) -> Dim:
