@@ -72,16 +72,12 @@ SUBPROCESS_CASES = (
     "blocks_nested_5000",
 )
 
-# Faults outside the reader, reported to the owners of that code. Named
-# variants that hit one are strict xfails, so they fail once the fault is
-# fixed. Generated damage that hits one is excused when the exception has the
-# listed type and is raised in the listed file.
-COST_RANK_ZERO = "analysis/cost.py: flops() indexes x[-1] of a rank-0 input (IndexError)"
-KNOWN_FAULTS = {
-    "shape_rank_zero": COST_RANK_ZERO,
-    "op_inputs_cycle": COST_RANK_ZERO,
-}
-EXCUSED_EXCEPTIONS = {("mlinspect/analysis/cost.py", IndexError)}
+# Faults outside the reader that a named variant still hits, as strict xfails
+# (they fail once the fault is fixed); generated damage that hits one is
+# excused when the exception has the listed type and comes from the listed
+# file. None is known at present.
+KNOWN_FAULTS: dict[str, str] = {}
+EXCUSED_EXCEPTIONS: set[tuple[str, type[BaseException]]] = set()
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -53,20 +53,19 @@ def flops(op: Operation, index: FunctionIndex) -> int | None:
         return 0
     if op.type == "linear":
         x, out = _shape(input_type(op, "x", index)), _shape(output)
-        if x is None or out is None:
+        if not x or out is None:
             return None
         return 2 * math.prod(out) * x[-1]
     if op.type == "matmul":
         x, out = _shape(input_type(op, "x", index)), _shape(output)
-        if x is None or out is None:
+        transposed = _bool_input(op, "transpose_x", index)
+        if not x or out is None or (transposed and len(x) < 2):
             return None
-        transpose_x = op.attributes.get("transpose_x")
-        transposed = _bool_input(op, "transpose_x") or (transpose_x is not None and bool(transpose_x.value))
-        inner = x[-2] if transposed and len(x) > 1 else x[-1]
+        inner = x[-2] if transposed else x[-1]
         return 2 * math.prod(out) * inner
     if op.type in ("conv", "conv_transpose"):
         weight, out, x = _shape(input_type(op, "weight", index)), _shape(output), _shape(input_type(op, "x", index))
-        if weight is None or out is None or x is None:
+        if not weight or out is None or x is None:
             return None
         if op.type == "conv":
             # weight: [C_out, C_in / groups, *kernel]
@@ -75,7 +74,7 @@ def flops(op: Operation, index: FunctionIndex) -> int | None:
         return 2 * math.prod(x) * math.prod(weight[1:])
     if op.type == "scaled_dot_product_attention":
         q, k, v = (_shape(input_type(op, p, index)) for p in ("query", "key", "value"))
-        if q is None or k is None or v is None:
+        if q is None or k is None or v is None or min(len(q), len(k), len(v)) < 2:
             return None
         batch = math.prod(q[:-2])
         length, source = q[-2], k[-2]
@@ -121,8 +120,13 @@ def bytes_moved(op: Operation, index: FunctionIndex, weight_bytes: int) -> int |
     return total
 
 
-def _bool_input(op: Operation, param: str) -> bool:
+def _bool_input(op: Operation, param: str, index: FunctionIndex) -> bool:
+    """Return a boolean parameter written into the op or made by a `const` op; False when unset."""
     for binding in op.inputs.get(param, ()):
-        if binding.literal is not None:
-            return bool(binding.literal.value)
+        literal = binding.literal
+        if literal is None and binding.name is not None:
+            producer = index.producers.get(binding.name)
+            literal = producer.attributes.get("val") if producer is not None and producer.type == "const" else None
+        if literal is not None:
+            return bool(literal.value)
     return False
