@@ -60,7 +60,7 @@ def load(path: str | os.PathLike[str]) -> Model:
         weights.close()
         if collecting:
             gc.enable()
-    warnings = tuple(weights.warnings + program_warnings)
+    warnings = tuple(weights.warnings + weights.mismatch_warnings() + program_warnings)
     return _with(model, weight_files=weights.summaries(), warnings=warnings)
 
 

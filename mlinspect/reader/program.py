@@ -49,6 +49,7 @@ class WeightFiles:
         self.shown_dir = shown_dir
         self._open: dict[str, BlobFile | None] = {}
         self.warnings: list[str] = []
+        self._mismatches: dict[str, list[str]] = {}
 
     def blob(self, file_name: str, offset: int, declared: ValueType) -> Blob:
         """Return the blob at `offset` in `file_name`, or one sized from its declared type if the file is missing."""
@@ -58,7 +59,30 @@ class WeightFiles:
             nbytes = packed_nbytes(declared.dtype, declared.shape) or 0
             return Blob(relative, offset, declared.dtype or "unknown", nbytes, None, declared=True)
         dtype, nbytes, data_offset = blob_file.metadata(offset)
+        self._check_declared(relative, offset, dtype, nbytes, declared)
         return Blob(relative, offset, dtype, nbytes, data_offset)
+
+    def _check_declared(self, relative: str, offset: int, dtype: str, nbytes: int, declared: ValueType) -> None:
+        """Note a blob whose metadata disagrees with the type the program declares for it."""
+        expected = packed_nbytes(declared.dtype, declared.shape)
+        if declared.dtype is None or expected is None:
+            return
+        if dtype != declared.dtype or nbytes != expected:
+            self._mismatches.setdefault(relative, []).append(
+                f"offset {offset} holds {nbytes} bytes of {dtype} where the program declares "
+                f"{declared.describe()} ({expected} bytes)"
+            )
+
+    def mismatch_warnings(self) -> list[str]:
+        """Return one warning per weight file whose blob metadata disagrees with the declared types."""
+        warnings = []
+        for relative, notes in self._mismatches.items():
+            more = f" and {len(notes) - 1} more" if len(notes) > 1 else ""
+            warnings.append(
+                f"{self.shown_dir / relative}: {len(notes)} blobs disagree with the program's declared types "
+                f"(sizes shown are the file's): {notes[0]}{more}"
+            )
+        return warnings
 
     def _file(self, relative: str) -> BlobFile | None:
         if relative in self._open:
