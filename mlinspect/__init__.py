@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from mlinspect.mil.records import Model
 
 __version__ = "0.1.0"
-__all__ = ["load", "diff", "__version__"]
+__all__ = ["__version__", "diff", "load"]
 
 
 def load(path: Any) -> Model:

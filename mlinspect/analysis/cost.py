@@ -123,10 +123,7 @@ def bytes_moved(op: Operation, index: FunctionIndex, weight_bytes: int) -> int |
 def _bool_input(op: Operation, param: str, index: FunctionIndex) -> bool:
     """Return a boolean parameter written into the op or made by a `const` op; False when unset."""
     for binding in op.inputs.get(param, ()):
-        literal = binding.literal
-        if literal is None and binding.name is not None:
-            producer = index.producers.get(binding.name)
-            literal = producer.attributes.get("val") if producer is not None and producer.type == "const" else None
+        literal = index.literal(binding)
         if literal is not None:
             return bool(literal.value)
     return False

@@ -94,11 +94,10 @@ def diff(
     compute_units: AttributeUnitsOption = None,
 ) -> None:
     """Compare two variants of a model: pair their ops and explain where the bytes went."""
-    from mlinspect.comparison.compare import compare, to_json
-    from mlinspect.reader import load, require_program
-
     from mlinspect.analysis.ops import analyze
+    from mlinspect.comparison.compare import compare, to_json
     from mlinspect.comparison.timing import SideProfile
+    from mlinspect.reader import load, require_program
 
     model_a_record = require_program(load(model_a))
     model_b_record = require_program(load(model_b))

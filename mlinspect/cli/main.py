@@ -252,6 +252,8 @@ def main() -> None:
 
 
 # Commands defined in their own modules register on `app` when imported.
-from mlinspect.cli import diff_command  # noqa: E402, F401
-from mlinspect.cli import browse_command  # noqa: E402, F401
-from mlinspect.cli import profile_commands  # noqa: E402, F401
+from mlinspect.cli import (
+    browse_command,  # noqa: F401
+    diff_command,  # noqa: F401
+    profile_commands,  # noqa: F401
+)

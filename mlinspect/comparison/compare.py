@@ -237,10 +237,7 @@ def unit_settings(unit: Unit, analysis: ModelAnalysis) -> dict[str, Any]:
     for param, bindings in op.inputs.items():
         values = []
         for binding in bindings:
-            literal = binding.literal
-            if literal is None and binding.name is not None:
-                producer = index.producers.get(binding.name)
-                literal = producer.attributes.get("val") if producer is not None and producer.type == "const" else None
+            literal = index.literal(binding)
             if literal is None or literal.blob is not None or literal.value is None:
                 break
             values.append(literal.value)

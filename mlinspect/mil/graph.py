@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mlinspect.mil.records import Function, NamedValue, Operation
+from mlinspect.mil.records import Binding, Function, Literal, NamedValue, Operation
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -39,6 +39,15 @@ class FunctionIndex:
             for param, name in op.input_names():
                 index.consumers.setdefault(name, []).append((op, param))
         return index
+
+    def literal(self, binding: Binding) -> Literal | None:
+        """Return a binding's literal, or the value of the `const` op it names; None for computed values."""
+        if binding.literal is not None:
+            return binding.literal
+        producer = self.producers.get(binding.name) if binding.name is not None else None
+        if producer is not None and producer.type == "const":
+            return producer.attributes.get("val")
+        return None
 
     def producer(self, op: Operation, param: str) -> Operation | None:
         """Return the op that produces the first named value bound to `param` of `op`."""

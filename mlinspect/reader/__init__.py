@@ -84,17 +84,17 @@ def _model(spec: Any, path: str, shown: str, weights: WeightFiles, prefix: str, 
     kind = spec.WhichOneof("Type")
     description = spec.description
     default_function = description.defaultFunctionName or None
-    common = dict(
-        path=path,
-        kind=kind,
-        specification_version=spec.specificationVersion,
-        inputs=desc.features(description.input),
-        outputs=desc.features(description.output),
-        states=desc.features(description.state),
-        metadata=desc.metadata(description),
-        functions=desc.functions(description),
-        default_function=default_function,
-    )
+    common = {
+        "path": path,
+        "kind": kind,
+        "specification_version": spec.specificationVersion,
+        "inputs": desc.features(description.input),
+        "outputs": desc.features(description.output),
+        "states": desc.features(description.state),
+        "metadata": desc.metadata(description),
+        "functions": desc.functions(description),
+        "default_function": default_function,
+    }
 
     if kind == "mlProgram":
         reader = ProgramReader(shown, weights, prefix)
