@@ -16,6 +16,7 @@ from mlinspect.cli.main import (
     app,
     chosen_format,
     console,
+    load_model,
     reports_errors,
     write_json,
 )
@@ -97,10 +98,10 @@ def diff(
     from mlinspect.analysis.ops import analyze
     from mlinspect.comparison.compare import compare, to_json
     from mlinspect.comparison.timing import SideProfile
-    from mlinspect.reader import load, require_program
+    from mlinspect.reader import require_program
 
-    model_a_record = require_program(load(model_a))
-    model_b_record = require_program(load(model_b))
+    model_a_record = require_program(load_model(model_a))
+    model_b_record = require_program(load_model(model_b))
     analysis_a, analysis_b = analyze(model_a_record), analyze(model_b_record)
     side_a = side_b = None
     if profile_a is not None:
