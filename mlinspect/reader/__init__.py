@@ -65,7 +65,7 @@ def load(path: str | os.PathLike[str]) -> Model:
 
 
 def require_program(model: Model) -> Model:
-    """Return `model` if it holds an ML program (itself or in a pipeline); raise UnsupportedModelError otherwise."""
+    """Return `model` if it or a pipeline sub-model is an ML program; raise UnsupportedModelError otherwise."""
     if any(True for _ in model.programs()):
         return model
     detail = f"a {model.kind} model (specification version {model.specification_version}"
