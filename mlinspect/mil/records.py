@@ -269,4 +269,6 @@ class Model:
         for model in self.programs():
             if name in model.program.functions:
                 return model.program.functions[name]
-        raise KeyError(name)
+        from mlinspect.errors import MlinspectError
+
+        raise MlinspectError(f"function {name!r} not found; functions: {', '.join(self.function_names())}")

@@ -33,7 +33,8 @@ def feature(message: Any) -> Feature:
 
 def _array_feature(name: str, kind: str, array: Any, description: str) -> Feature:
     dtype = ARRAY_DTYPES.get(array.dataType, "unknown")
-    shape: tuple[Dim, ...] = tuple(int(d) for d in array.shape)
+    # An empty shape means the description leaves it unspecified, not a scalar.
+    shape: tuple[Dim, ...] | None = tuple(int(d) for d in array.shape) or None
     flexible = array.WhichOneof("ShapeFlexibility")
     if flexible == "shapeRange":
         ranges = tuple((r.lowerBound, r.upperBound) for r in array.shapeRange.sizeRanges)

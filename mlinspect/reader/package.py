@@ -27,6 +27,8 @@ class ModelLocation:
 
 def locate(path: str | Path) -> ModelLocation:
     """Find the root model file of `path` (a package folder or a model file) and check it is safe to open."""
+    if not str(path):
+        raise InvalidModelError("''", "empty path; pass a .mlpackage folder or a .mlmodel file")
     path = Path(path)
     try:
         return _locate(path)
