@@ -142,6 +142,21 @@ def unique_blobs(model: Model) -> dict[tuple[str, int], Blob]:
     return blobs
 
 
+def physical_claims(analysis: ModelAnalysis) -> Iterator[tuple[OpAnalysis, Blob, str]]:
+    """Yield (op, blob, scheme) once per distinct blob, for the first op in program order that claims it.
+
+    Each function claims its blobs separately, so a blob shared by the
+    functions of a multifunction program counts once here.
+    """
+    seen: set[tuple[str, int]] = set()
+    for op_analysis in analysis.ops:
+        for blob, scheme in op_analysis.claimed:
+            key = (blob.file, blob.offset)
+            if key not in seen:
+                seen.add(key)
+                yield op_analysis, blob, scheme
+
+
 def storage_record(storage: WeightStorage | None) -> dict[str, Any] | None:
     if storage is None:
         return None

@@ -6,7 +6,8 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from mlinspect.analysis import categories as cat
-from mlinspect.analysis.ops import ModelAnalysis, analyze, unique_blobs
+from mlinspect.analysis.ops import ModelAnalysis, analyze, physical_claims, unique_blobs
+from mlinspect.analysis.weights import FLOAT_DTYPES
 from mlinspect.mil.records import Feature, Model
 
 SCHEMA = "mlinspect.summary/1"
@@ -116,19 +117,15 @@ def _weights(model: Model, analysis: ModelAnalysis) -> dict[str, Any]:
     for blob in physical.values():
         by_dtype[blob.dtype] += blob.nbytes
 
+    logical: Counter[str] = Counter()
+    for op_analysis in analysis.ops:
+        for blob, _scheme in op_analysis.claimed:
+            logical[op_analysis.op.function] += blob.nbytes
     by_scheme: Counter[str] = Counter()
     by_category: Counter[str] = Counter()
-    logical: Counter[str] = Counter()
-    seen: set[tuple[str, int]] = set()
-    for op_analysis in analysis.ops:
-        for blob, scheme in op_analysis.claimed:
-            logical[op_analysis.op.function] += blob.nbytes
-            key = (blob.file, blob.offset)
-            if key in seen:
-                continue
-            seen.add(key)
-            by_scheme[scheme] += blob.nbytes
-            by_category[op_analysis.op.category] += blob.nbytes
+    for op_analysis, blob, scheme in physical_claims(analysis):
+        by_scheme[scheme] += blob.nbytes
+        by_category[op_analysis.op.category] += blob.nbytes
 
     total = sum(by_dtype.values())
     file_bytes = sum(f.size for f in model.weight_files.values() if f.size is not None)
@@ -166,6 +163,8 @@ def quantization_coverage(analysis: ModelAnalysis) -> list[dict[str, Any]]:
     for op_type, group in groups.items():
         group["weights_by_dtype"] = dict(weights[op_type].most_common())
         group["activations_by_dtype"] = dict(activations[op_type].most_common())
-        group["quantized_weights"] = sum(n for dtype, n in weights[op_type].items() if dtype not in ("none", "fp16", "fp32", "bf16"))
+        group["quantized_weights"] = sum(
+            n for dtype, n in weights[op_type].items() if dtype != "none" and dtype not in FLOAT_DTYPES
+        )
         group["quantized_activations"] = group["total"] - activations[op_type]["none"]
     return list(groups.values())

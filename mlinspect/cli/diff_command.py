@@ -61,7 +61,9 @@ def failed_checks(document: dict[str, Any], checks: list[Check], min_coverage: f
 
 
 def _quantized_weight(side: dict[str, Any]) -> bool:
-    return side["weight"] is not None and side["weight"]["dtype"] not in ("fp16", "fp32", "bf16", "fp64")
+    from mlinspect.analysis.weights import FLOAT_DTYPES
+
+    return side["weight"] is not None and side["weight"]["dtype"] not in FLOAT_DTYPES
 
 
 def _quantized_activations(side: dict[str, Any]) -> bool:
