@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlinspect.analysis import categories as cat
-from mlinspect.analysis.ops import ModelAnalysis, analyze, storage_record, unique_blobs
+from mlinspect.analysis.ops import (
+    ModelAnalysis,
+    analyze,
+    physical_claims,
+    storage_record,
+    unique_blobs,
+)
 from mlinspect.analysis.roles import linear_role
 from mlinspect.comparison.pairing import Pairing, pair_units
 from mlinspect.comparison.timing import SideProfile, category_ms, unit_device, unit_ms
@@ -26,8 +32,8 @@ class Comparison:
     units_a: dict[str, FunctionUnits]
     units_b: dict[str, FunctionUnits]
     pairing: Pairing
-    roles: dict[str, str]
-    """Attention role of linear ops by op id, for both models."""
+    roles: dict[str, dict[str, str]]
+    """Attention role of linear ops by op id, per side ("a", "b")."""
     findings: list[dict[str, Any]]
     categories: list[dict[str, Any]]
     coverage: dict[str, Any]
@@ -64,7 +70,7 @@ def compare(
     analysis_b = b if isinstance(b, ModelAnalysis) else analyze(b)
     units_a, units_b = build_units(analysis_a), build_units(analysis_b)
     pairing = pair_units(units_a, units_b)
-    roles = {**_roles(analysis_a), **{f"b:{k}": v for k, v in _roles(analysis_b).items()}}
+    roles = {"a": _roles(analysis_a), "b": _roles(analysis_b)}
     comparison = Comparison(
         a=analysis_a,
         b=analysis_b,
@@ -83,8 +89,7 @@ def compare(
 
 
 def role_of(comparison: Comparison, unit: Unit, side: str) -> str | None:
-    key = unit.id if side == "a" else f"b:{unit.id}"
-    return comparison.roles.get(key)
+    return comparison.roles[side].get(unit.id)
 
 
 def _roles(analysis: ModelAnalysis) -> dict[str, str]:
@@ -151,8 +156,6 @@ def _side_totals(analysis: ModelAnalysis, paired: set[str]) -> dict[str, dict[st
         })
         entry["ops"] += 1
         entry["paired"] += x.id in paired
-        for blob, _scheme in x.claimed:
-            entry["weight_bytes"] += blob.nbytes
         if x.flops is None or x.bytes_moved is None:
             entry["without_cost"] += 1
         entry["flops"] += x.flops or 0
@@ -160,6 +163,8 @@ def _side_totals(analysis: ModelAnalysis, paired: set[str]) -> dict[str, dict[st
         if x.op.category in cat.COMPUTE_CATEGORIES:
             entry["quantized_weights"] += bool(x.weight and x.weight.quantized)
             entry["quantized_activations"] += x.activations_quantized
+    for x, blob, _scheme in physical_claims(analysis):
+        totals[x.op.category]["weight_bytes"] += blob.nbytes
     return totals
 
 

@@ -102,9 +102,11 @@ def _add_latency(comparison: Comparison, findings: list[dict[str, Any]]) -> None
     """Set each finding's `ms`: the estimated latency of its ops in B minus in A, and append it to the text."""
     from mlinspect.comparison.timing import unit_ms
 
+    units_by_side = {side: {u.id: u for u in _all_units(comparison, side)} for side in ("a", "b")}
+
     def side_ms(op_ids: list[str], side: str) -> float:
         profile = comparison.side_profile(side)
-        units = {u.id: u for u in _all_units(comparison, side)}
+        units = units_by_side[side]
         timings = profile.attribution.ops
         total = 0.0
         for op_id in op_ids:
