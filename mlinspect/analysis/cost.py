@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from mlinspect.analysis import categories as cat
+from mlinspect.analysis.weights import is_constant_op
 from mlinspect.mil.graph import FunctionIndex
 from mlinspect.mil.records import Operation, ValueType
 from mlinspect.reader.dtypes import packed_nbytes
@@ -20,29 +21,16 @@ _PER_ELEMENT = {
 _SOFTMAX_FLOPS = 5
 
 
-def _numel(value_type: ValueType | None) -> int | None:
-    if value_type is None or value_type.shape is None:
-        return None
-    if not all(isinstance(d, int) for d in value_type.shape):
-        return None
-    return math.prod(value_type.shape)
-
-
 def _shape(value_type: ValueType | None) -> tuple[int, ...] | None:
+    """Return a tensor's fixed shape, or None when the type or any dimension is unknown."""
     if value_type is None or value_type.shape is None or not all(isinstance(d, int) for d in value_type.shape):
         return None
     return value_type.shape  # type: ignore[return-value]
 
 
-def input_type(op: Operation, param: str, index: FunctionIndex) -> ValueType | None:
-    """Return the type of the first value bound to `param`, named or literal."""
-    for binding in op.inputs.get(param, ()):
-        if binding.literal is not None:
-            return binding.literal.type
-        if binding.name is not None:
-            value = index.values.get(binding.name)
-            return None if value is None else value.type
-    return None
+def _numel(value_type: ValueType | None) -> int | None:
+    shape = _shape(value_type)
+    return None if shape is None else math.prod(shape)
 
 
 def flops(op: Operation, index: FunctionIndex) -> int | None:
@@ -51,20 +39,23 @@ def flops(op: Operation, index: FunctionIndex) -> int | None:
     output = op.outputs[0].type if op.outputs else None
     if category in (cat.CONST, cat.WEIGHT_DECOMPRESSION, cat.DATA_MOVEMENT, cat.CONTROL_FLOW):
         return 0
+
     if op.type == "linear":
-        x, out = _shape(input_type(op, "x", index)), _shape(output)
+        x, out = _shape(index.input_type(op, "x")), _shape(output)
         if not x or out is None:
             return None
         return 2 * math.prod(out) * x[-1]
+
     if op.type == "matmul":
-        x, out = _shape(input_type(op, "x", index)), _shape(output)
+        x, out = _shape(index.input_type(op, "x")), _shape(output)
         transposed = _bool_input(op, "transpose_x", index)
         if not x or out is None or (transposed and len(x) < 2):
             return None
         inner = x[-2] if transposed else x[-1]
         return 2 * math.prod(out) * inner
+
     if op.type in ("conv", "conv_transpose"):
-        weight, out, x = _shape(input_type(op, "weight", index)), _shape(output), _shape(input_type(op, "x", index))
+        weight, out, x = _shape(index.input_type(op, "weight")), _shape(output), _shape(index.input_type(op, "x"))
         if not weight or out is None or x is None:
             return None
         if op.type == "conv":
@@ -72,20 +63,24 @@ def flops(op: Operation, index: FunctionIndex) -> int | None:
             return 2 * math.prod(out) * math.prod(weight[1:])
         # weight: [C_in, C_out / groups, *kernel]; each input element scatters into C_out/groups * kernel outputs
         return 2 * math.prod(x) * math.prod(weight[1:])
+
     if op.type == "scaled_dot_product_attention":
-        q, k, v = (_shape(input_type(op, p, index)) for p in ("query", "key", "value"))
+        q, k, v = (_shape(index.input_type(op, p)) for p in ("query", "key", "value"))
         if q is None or k is None or v is None or min(len(q), len(k), len(v)) < 2:
             return None
         batch = math.prod(q[:-2])
         length, source = q[-2], k[-2]
         scores = batch * length * source
         return 2 * scores * q[-1] + 2 * scores * v[-1] + _SOFTMAX_FLOPS * scores
+
     if op.type == "softmax":
         count = _numel(output)
         return None if count is None else _SOFTMAX_FLOPS * count
+
     if category == cat.REDUCTION or category == cat.POOLING:
-        count = _numel(input_type(op, "x", index))
+        count = _numel(index.input_type(op, "x"))
         return count
+
     if category in _PER_ELEMENT:
         count = _numel(output)
         return None if count is None else _PER_ELEMENT[category] * count
@@ -102,8 +97,7 @@ def bytes_moved(op: Operation, index: FunctionIndex, weight_bytes: int) -> int |
         return 0
     total = weight_bytes
     for _param, name in op.input_names():
-        producer = index.producers.get(name)
-        if producer is not None and (producer.type == "const" or producer.type.startswith("constexpr_")):
+        if is_constant_op(index.producers.get(name)):
             continue
         value = index.values.get(name)
         size = None if value is None else packed_nbytes(value.type.dtype, value.type.shape)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mlinspect.mil.graph import FunctionIndex
-from mlinspect.mil.records import Blob, Literal, Operation, ValueType
+from mlinspect.mil.records import Blob, Literal, Operation
 from mlinspect.reader.dtypes import bits
 
 # Compression scheme written by each weight-decompression op type (opsets iOS16 to iOS18).
@@ -26,7 +26,7 @@ FLOAT_DTYPES = frozenset({"fp16", "fp32", "fp64", "bf16"})
 
 @dataclass(frozen=True, slots=True)
 class WeightStorage:
-    """How one constant value is stored: its data dtype, compression scheme and every stored byte."""
+    """Storage of one constant value: its data dtype, compression scheme and every stored byte."""
 
     dtype: str
     """Storage dtype of the largest stored piece, e.g. "int8" for int8 weights with fp16 scales."""
@@ -35,7 +35,7 @@ class WeightStorage:
     nbytes: int
     """Bytes of all pieces: data, scales, zero points, lookup tables, masks."""
     shape: tuple | None
-    """Shape of the dense value the op sees at run time."""
+    """Shape of the dense value the op receives at run time."""
     blobs: tuple[Blob, ...]
     inline_bytes: int
     """Bytes stored as immediate values in the program rather than in a weight file."""
@@ -135,16 +135,7 @@ def _lut_bits(op: Operation, index: FunctionIndex) -> int | str:
     if "lut" in op.attributes:
         size = (op.attributes["lut"].type.shape or (0,))[-1]
         return int(math.log2(size)) if isinstance(size, int) and size > 0 else "?"
-    indices = _input_type(op, "indices", index)
+    indices = index.input_type(op, "indices")
     if indices is not None and indices.dtype is not None:
         return bits(indices.dtype) or "?"
     return "?"
-
-
-def _input_type(op: Operation, param: str, index: FunctionIndex) -> ValueType | None:
-    for binding in op.inputs.get(param, ()):
-        if binding.literal is not None:
-            return binding.literal.type
-        if binding.name is not None and binding.name in index.values:
-            return index.values[binding.name].type
-    return None

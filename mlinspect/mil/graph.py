@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mlinspect.mil.records import Binding, Function, Literal, NamedValue, Operation
+from mlinspect.mil.records import Binding, Function, Literal, NamedValue, Operation, ValueType
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class FunctionIndex:
-    """Which op produces and which ops consume each value name of one function (nested blocks included)."""
+    """Producer and consumers of each value name of one function, nested blocks included."""
 
     function: Function
     ops: list[Operation] = field(default_factory=list)
@@ -39,6 +39,16 @@ class FunctionIndex:
             for param, name in op.input_names():
                 index.consumers.setdefault(name, []).append((op, param))
         return index
+
+    def input_type(self, op: Operation, param: str) -> ValueType | None:
+        """Return the type of the first value bound to `param` of `op`, named or literal."""
+        for binding in op.inputs.get(param, ()):
+            if binding.literal is not None:
+                return binding.literal.type
+            if binding.name is not None:
+                value = self.values.get(binding.name)
+                return None if value is None else value.type
+        return None
 
     def literal(self, binding: Binding) -> Literal | None:
         """Return a binding's literal, or the value of the `const` op it names; None for computed values."""
