@@ -1,6 +1,6 @@
 """Broken variants of a real Core ML package, and runners that record what mlinspect does with each one.
 
-Every variant is made in a fresh work folder that holds the damaged copy
+Every variant is made in a fresh work folder that contains the damaged copy
 `model.mlpackage` and an `outside/` folder with files that symlinks and paths
 in the variant point at. A variant is a `Case`: the path to pass to
 mlinspect, the expected outcome, and the file an error message must name.

@@ -72,8 +72,8 @@ SUBPROCESS_CASES = (
     "blocks_nested_5000",
 )
 
-# Faults outside the reader that a named variant still hits, as strict xfails
-# (they fail once the fault is fixed); generated damage that hits one is
+# Faults outside the reader that a named variant still hits become strict
+# xfails, which fail once the fault is fixed. Generated damage that hits one is
 # excused when the exception has the listed type and comes from the listed
 # file. None is known at present.
 KNOWN_FAULTS: dict[str, str] = {}

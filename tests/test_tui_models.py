@@ -1,6 +1,6 @@
 """Session fixtures for the TUI tests: a pair of small transformer-like models and a control-flow model.
 
-Model A stores fp16 weights; model B is A with int8 weights (coremltools'
+Model A stores fp16 weights. Model B is A with int8 weights (coremltools'
 `linear_quantize_weights`) plus one extra relu, so a diff of the two has
 changed pairs, findings and an op found only in B. Both are built with
 coremltools' MIL builder, because the committed ViT samples are not there

@@ -1,8 +1,8 @@
 """Ground truth for ViT samples, computed from the protobuf without mlinspect's reader.
 
 torchvision's encoder block runs ln_1, attention (input projection, two
-matmuls, output projection), ln_2, then the MLP (two linears), so the k-th
-linear of a program is layer k // 4 with role in_proj, out_proj, mlp_1,
+matmuls, output projection), ln_2, then the MLP (two linears). So the k-th
+linear of a program is layer k // 4 with role in_proj, out_proj, mlp_1 or
 mlp_2, and the last linear is the classifier head. Each layer has two
 attention matmuls (scores, context) or one fused attention op.
 """

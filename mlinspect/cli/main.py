@@ -91,7 +91,7 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def chosen_format(json_flag: bool, output_format: OutputFormat | None) -> OutputFormat | None:
-    """Return the format that --json or --format asks for, None when neither is given."""
+    """Return the format chosen with --json or --format, None when neither is given."""
     if json_flag and output_format not in (None, OutputFormat.json):
         raise MlinspectError(f"--json and --format {output_format.value} contradict each other; pass one of them")
     return OutputFormat.json if json_flag else output_format

@@ -230,7 +230,7 @@ def unit_settings(unit: Unit, analysis: ModelAnalysis) -> dict[str, Any]:
     """Return the small literal inputs and attributes of the unit's principal op, such as axes or transpose flags.
 
     A value counts when it is written into the op or comes from a `const` op
-    whose value the reader kept (at most 64 elements); weights in a weight
+    whose value the reader kept (at most 64 elements). Weights in a weight
     file do not count.
     """
     op = unit.principal.op

@@ -90,8 +90,8 @@ def pair_units(a: dict[str, FunctionUnits], b: dict[str, FunctionUnits]) -> Pair
        alone, then category alone. Program order keeps the alignment from pairing the
        first layer's linear with the last layer's.
     Before that, when only one side has fused `scaled_dot_product_attention`
-    ops, each matmul → softmax → matmul chain of the other side (scaling ops
-    allowed before the softmax) becomes one attention unit, and the
+    ops, each matmul → softmax → matmul chain of the other side becomes one
+    attention unit (scaling ops are allowed before the softmax). The
     signature treats the two forms as the same kind. What is left after the
     alignment is reported as only in A or only in B.
     """

@@ -17,9 +17,9 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEX
 
 
 # Paths taken from Manifest.json or from the program are shown in one-line
-# messages, so they may not contain control characters (C0, DEL and C1) or
-# the Unicode line and paragraph separators, all of which str.splitlines() and
-# some terminals treat as line breaks.
+# messages. So they may not contain control characters (C0, DEL and C1) or the
+# Unicode line and paragraph separators, because str.splitlines() and some
+# terminals treat all of these as line breaks.
 _CONTROL_CHARACTERS = frozenset(map(chr, [*range(32), *range(127, 160), 0x2028, 0x2029]))
 
 

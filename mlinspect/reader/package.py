@@ -18,7 +18,7 @@ MAX_MANIFEST_BYTES = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class ModelLocation:
-    """Where the model file of a package is and which folder every reference must stay in."""
+    """Location of a package's model file, and the folder that every reference must stay in."""
 
     model_file: Path
     root: Path
