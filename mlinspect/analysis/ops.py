@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlinspect.analysis import categories as cat
@@ -27,12 +27,27 @@ class OpAnalysis:
     """(blob, compression scheme) of each blob attributed to this op."""
     activations: tuple[InputQuantization, ...]
     """Quantization of each activation input; filled for compute ops (matmul, attention, conv) only."""
-    flops: int | None
-    bytes_moved: int | None
+    index: FunctionIndex = field(repr=False, compare=False)
+    _cost: tuple[int | None, int | None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> str:
         return self.op.id
+
+    @property
+    def flops(self) -> int | None:
+        return self._static_cost()[0]
+
+    @property
+    def bytes_moved(self) -> int | None:
+        return self._static_cost()[1]
+
+    def _static_cost(self) -> tuple[int | None, int | None]:
+        # Computed on first use: a summary needs no op's cost.
+        if self._cost is None:
+            cost = (flops(self.op, self.index), bytes_moved(self.op, self.index, self.weight_bytes))
+            object.__setattr__(self, "_cost", cost)
+        return self._cost  # type: ignore[return-value]
 
     @property
     def weight(self) -> WeightStorage | None:
@@ -89,8 +104,10 @@ def _analyze_function(index: FunctionIndex) -> list[OpAnalysis]:
         if is_constant_op(op):
             # A constant counts for itself only when nothing consumes it (an output or dead value).
             for output in op.outputs:
+                if index.consumers.get(output.name):
+                    continue
                 storage = tracer.storage(output.name)
-                if storage is not None and not index.consumers.get(output.name):
+                if storage is not None:
                     mine += _claim(storage, claimed)
         else:
             for param, name in op.input_names():
@@ -114,8 +131,7 @@ def _analyze_function(index: FunctionIndex) -> list[OpAnalysis]:
                 weight_bytes=weight_bytes,
                 claimed=tuple(mine),
                 activations=activations,
-                flops=flops(op, index),
-                bytes_moved=bytes_moved(op, index, weight_bytes),
+                index=index,
             )
         )
     return results

@@ -69,6 +69,21 @@ class WeightTracer:
         if not is_constant_op(op):
             return None
 
+        output = next((o for o in op.outputs if o.name == name), op.outputs[0])
+        if op.type == "const" and not op.inputs and op.attributes.keys() == {"name", "val"}:
+            # The common case, a plain const: one stored piece, no scheme.
+            literal = op.attributes["val"]
+            blob = literal.blob
+            return WeightStorage(
+                dtype=blob.dtype if blob else literal.type.dtype or "unknown",
+                scheme=NO_SCHEME,
+                nbytes=literal.nbytes,
+                shape=output.type.shape,
+                blobs=(blob,) if blob else (),
+                inline_bytes=0 if blob else literal.nbytes,
+                producers=(op.id,),
+            )
+
         pieces: list[tuple[str, int, Blob | None]] = []
         schemes: list[str] = []
         producers: list[str] = []
@@ -78,7 +93,6 @@ class WeightTracer:
         dtype = max(pieces, key=lambda piece: piece[1])[0]
         blobs = tuple(blob for _, _, blob in pieces if blob is not None)
         inline = sum(nbytes for _, nbytes, blob in pieces if blob is None)
-        output = next((o for o in op.outputs if o.name == name), op.outputs[0])
         return WeightStorage(
             dtype=dtype,
             scheme="+".join(dict.fromkeys(schemes)) or NO_SCHEME,

@@ -96,6 +96,10 @@ class Operation:
     inputs: Mapping[str, tuple[Binding, ...]]
     outputs: tuple[NamedValue, ...]
     attributes: Mapping[str, Literal]
+    references: tuple[tuple[str, str], ...]
+    """(parameter, value name) of each input bound to a named value, in the order of `inputs`."""
+    stored_blobs: tuple[Blob, ...]
+    """The blobs of `literals()`, in that order: the weight-file blobs the op references directly."""
     blocks: tuple[Block, ...] = ()
     category: str = "other"
 
@@ -104,12 +108,9 @@ class Operation:
         """Return the first output's name (the op's name in the compute plan), or the op id."""
         return self.outputs[0].name if self.outputs else self.id.rsplit("/", 1)[-1]
 
-    def input_names(self) -> Iterator[tuple[str, str]]:
-        """Yield (parameter, value name) for each input bound to a named value."""
-        for param, bindings in self.inputs.items():
-            for binding in bindings:
-                if binding.name is not None:
-                    yield param, binding.name
+    def input_names(self) -> tuple[tuple[str, str], ...]:
+        """Return (parameter, value name) for each input bound to a named value."""
+        return self.references
 
     def literals(self) -> Iterator[Literal]:
         """Yield the literal values written into the op: inline inputs and attributes."""
@@ -119,11 +120,9 @@ class Operation:
                     yield binding.literal
         yield from self.attributes.values()
 
-    def blobs(self) -> Iterator[Blob]:
-        """Yield the weight-file blobs the op references directly."""
-        for literal in self.literals():
-            if literal.blob is not None:
-                yield literal.blob
+    def blobs(self) -> tuple[Blob, ...]:
+        """Return the weight-file blobs the op references directly."""
+        return self.stored_blobs
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,8 @@ from mlinspect.reader.package import inside
 MAX_KEPT_ELEMENTS = 64
 MODEL_PATH_PREFIX = "@model_path/"
 _UNKNOWN_TYPE = ValueType("tensor")
+_STRING_SCALAR = ValueType("tensor", "string", ())
+_STRING_SCALAR_KEY = b"\n\x02\x08\x02"  # ValueType{tensorType{dataType: STRING, rank: 0}} serialized
 # Core ML keeps sizes as signed 64-bit integers (the model description's
 # `repeated int64 shape`), so no tensor it can hold has more elements.
 MAX_ELEMENTS = 2**63 - 1
@@ -192,7 +194,14 @@ class ProgramReader:
         self._index += 1
         op_type = message.type
         outputs = tuple([self._named(v) for v in message.outputs])
-        attributes = {key: self._literal(value) for key, value in sorted(message.attributes.items())}
+        # Upb maps iterate their items through Python-level mixins, so keys are read
+        # and looked up directly. Each op's "name" attribute is distinct, so it
+        # skips the literal cache.
+        attributes = {}
+        message_attributes = message.attributes
+        for key in sorted(message_attributes):
+            value = message_attributes[key]
+            attributes[key] = self._name_literal(value) if key == "name" else self._literal(value)
         if outputs:
             name = outputs[0].name
         else:
@@ -200,10 +209,25 @@ class ProgramReader:
             name = named.value if named is not None and isinstance(named.value, str) else f"{op_type}_{index}"
         op_id = f"{self._function}/{name}"
 
-        inputs = {
-            param: tuple([self._binding(binding) for binding in argument.arguments])
-            for param, argument in sorted(message.inputs.items())
-        }
+        # Blobs in the order `Operation.literals` yields them: inline inputs, then attributes.
+        blobs: list[Blob] = []
+        inputs = {}
+        references = []
+        message_inputs = message.inputs
+        for param in sorted(message_inputs):
+            bindings = []
+            for binding in message_inputs[param].arguments:
+                if binding.WhichOneof("binding") == "name":
+                    value_name = binding.name
+                    bindings.append(self._bindings.get(value_name) or self._named_binding(value_name))
+                    references.append((param, value_name))
+                else:
+                    literal = self._literal(binding.value)
+                    bindings.append(Binding(literal=literal))
+                    if literal.blob is not None:
+                        blobs.append(literal.blob)
+            inputs[param] = tuple(bindings)
+        blobs += [literal.blob for literal in attributes.values() if literal.blob is not None]
         blocks = ()
         if message.blocks:
             blocks = tuple(
@@ -220,16 +244,13 @@ class ProgramReader:
             attributes=attributes,
             blocks=blocks,
             category=category_of(op_type),
+            references=tuple(references),
+            stored_blobs=tuple(blobs),
         )
 
-    def _binding(self, message: Any) -> Binding:
-        if message.WhichOneof("binding") == "name":
-            name = message.name
-            binding = self._bindings.get(name)
-            if binding is None:
-                binding = self._bindings[name] = Binding(name=name)
-            return binding
-        return Binding(literal=self._literal(message.value))
+    def _named_binding(self, name: str) -> Binding:
+        binding = self._bindings[name] = Binding(name=name)
+        return binding
 
     def _literal(self, message: Any) -> Literal:
         # Literals repeat (axes, permutations, dtype names, shared blob
@@ -241,8 +262,16 @@ class ProgramReader:
             literal = self._literals[key] = self._new_literal(message)
         return literal
 
+    def _name_literal(self, message: Any) -> Literal:
+        """Convert an op's "name" attribute, a string scalar, taking a shortcut that skips most field reads."""
+        strings = message.immediateValue.tensor.strings.values
+        if len(strings) == 1 and message.type.SerializeToString() == _STRING_SCALAR_KEY:
+            value = strings[0]
+            return Literal(type=_STRING_SCALAR, value=value, nbytes=len(value))
+        return self._new_literal(message)
+
     def _new_literal(self, message: Any) -> Literal:
-        declared = self._value_type(message.type, "a literal") if message.HasField("type") else _UNKNOWN_TYPE
+        declared = self._value_type(message.type, None) if message.HasField("type") else _UNKNOWN_TYPE
         which = message.WhichOneof("value")
         if which == "blobFileValue":
             reference = message.blobFileValue
@@ -257,9 +286,11 @@ class ProgramReader:
         return Literal(type=declared)
 
     def _named(self, message: Any) -> NamedValue:
-        return NamedValue(message.name, self._value_type(message.type, repr(message.name)))
+        name = message.name
+        return NamedValue(name, self._value_type(message.type, name))
 
-    def _value_type(self, message: Any, value: str) -> ValueType:
+    def _value_type(self, message: Any, value_name: str | None) -> ValueType:
+        """Return the record of a type message; `value_name` names the value (None for a literal) in warnings."""
         # A program repeats a few hundred distinct types over many thousand
         # values, and ValueType records are immutable, so equal type messages
         # share one record: converting a message costs about 15 times as much
@@ -273,6 +304,7 @@ class ProgramReader:
         result, problem = known
         if problem is not None:
             where = f"function {self._function!r}" if self._function else "the program"
+            value = "a literal" if value_name is None else repr(value_name)
             self._unreadable_shapes.append(f"{value} in {where} with {problem}")
         return result
 
