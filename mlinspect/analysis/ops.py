@@ -43,7 +43,7 @@ class OpAnalysis:
         return self._static_cost()[1]
 
     def _static_cost(self) -> tuple[int | None, int | None]:
-        # Computed on first use: a summary needs no op's cost.
+        # Computed on first use, because a summary shows no op's cost.
         if self._cost is None:
             cost = (flops(self.op, self.index), bytes_moved(self.op, self.index, self.weight_bytes))
             object.__setattr__(self, "_cost", cost)
