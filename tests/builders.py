@@ -177,6 +177,33 @@ def build_multifunction(folder: Path) -> Path:
     return path
 
 
+def build_shared_weights(folder: Path, quantized: bool) -> Path:
+    """Build a package whose functions "first" and "second" are one program, so they share every blob.
+
+    save_multifunction stores a weight once when two functions hold equal
+    values. With `quantized`, the program's weights are int8 (linear
+    quantization of every weight, whatever its size).
+    """
+    import coremltools as ct
+    import coremltools.optimize.coreml as cto
+
+    kind = "int8" if quantized else "fp16"
+    source = folder / f"shared_source_{kind}.mlpackage"
+    model = _convert(_linear_program("iOS18", size=64, seed=5), "iOS18")
+    if quantized:
+        config = cto.OptimizationConfig(global_config=cto.OpLinearQuantizerConfig(weight_threshold=0))
+        model = cto.linear_quantize_weights(model, config)
+    model.save(str(source))
+
+    descriptor = ct.utils.MultiFunctionDescriptor()
+    descriptor.add_function(str(source), src_function_name="main", target_function_name="first")
+    descriptor.add_function(str(source), src_function_name="main", target_function_name="second")
+    descriptor.default_function_name = "first"
+    path = folder / f"shared_weights_{kind}.mlpackage"
+    ct.utils.save_multifunction(descriptor, str(path))
+    return path
+
+
 def build_stateful(folder: Path) -> Path:
     """Build an iOS18 package with state "accumulator": read_state, add, coreml_update_state."""
     from coremltools.converters.mil import Builder as mb

@@ -109,3 +109,9 @@ def all_forms(
     for (scheme, target), path in compressed_packages.items():
         forms[f"{scheme}_{target}"] = path
     return forms
+
+
+@pytest.fixture(scope="session")
+def shared_weight_packages(models_dir: Path) -> tuple[Path, Path]:
+    """Two-function packages whose functions share every blob: fp16 weights, then int8 weights."""
+    return builders.build_shared_weights(models_dir, quantized=False), builders.build_shared_weights(models_dir, quantized=True)

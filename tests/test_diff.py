@@ -213,3 +213,18 @@ def test_python_api_diff_returns_comparison():
     assert comparison.coverage["compute"] == 1.0
     assert to_json(comparison) == to_json(again)
     assert callable(mlinspect.diff)
+
+
+def test_shared_blobs_counted_once_in_findings(shared_weight_packages):
+    a, b = shared_weight_packages
+    real_delta = _weight_bytes(b) - _weight_bytes(a)
+
+    document = to_json(compare(mlinspect.load(a), mlinspect.load(b)))
+    weight_findings = [f for f in document["findings"] if f["kind"].startswith("weight")]
+    storage = next(f for f in weight_findings if f["kind"] == "weight_storage")
+
+    assert real_delta < 0
+    assert sum(f["bytes"] for f in weight_findings) == real_delta
+    assert storage["numbers"]["count"] == 2
+    assert storage["numbers"]["bytes_a"] == _weight_bytes(a)
+    assert storage["numbers"]["bytes_b"] == _weight_bytes(b)

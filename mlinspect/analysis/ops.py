@@ -173,6 +173,14 @@ def physical_claims(analysis: ModelAnalysis) -> Iterator[tuple[OpAnalysis, Blob,
                 yield op_analysis, blob, scheme
 
 
+def physical_weight_bytes(analysis: ModelAnalysis) -> dict[str, int]:
+    """Return the stored bytes of each op id that claims blobs, each distinct blob counted once (see `physical_claims`)."""
+    totals: dict[str, int] = {}
+    for op_analysis, blob, _scheme in physical_claims(analysis):
+        totals[op_analysis.id] = totals.get(op_analysis.id, 0) + blob.nbytes
+    return totals
+
+
 def storage_record(storage: WeightStorage | None) -> dict[str, Any] | None:
     if storage is None:
         return None

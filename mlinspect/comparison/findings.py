@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
 from mlinspect.analysis import categories as cat
+from mlinspect.analysis.ops import physical_weight_bytes
 from mlinspect.analysis.roles import ATTENTION_IN, ATTENTION_OUT
 from mlinspect.humanize import human_bytes, signed_bytes
 
@@ -193,7 +194,13 @@ def _device_findings(comparison: Comparison) -> list[dict[str, Any]]:
 
 
 def _weight_findings(comparison: Comparison) -> list[dict[str, Any]]:
-    """Group every weight-byte difference by its cause; the groups add up to B's weight bytes minus A's."""
+    """Group every weight-byte difference by its cause; the groups add up to B's weight bytes minus A's.
+
+    Sums count each blob once, for the first op that claims it. So weights
+    that the functions of a multifunction program share count once. The
+    per-op delta only decides whether a pair changed.
+    """
+    stored_a, stored_b = physical_weight_bytes(comparison.a), physical_weight_bytes(comparison.b)
     groups: dict[tuple, list] = defaultdict(list)
     for pair in comparison.pairing.pairs:
         delta = pair.b.weight_bytes - pair.a.weight_bytes
@@ -205,8 +212,8 @@ def _weight_findings(comparison: Comparison) -> list[dict[str, Any]]:
 
     findings = []
     for (op_type, dtype_a, scheme_a, dtype_b, scheme_b), pairs in groups.items():
-        bytes_a = sum(p.a.weight_bytes for p in pairs)
-        bytes_b = sum(p.b.weight_bytes for p in pairs)
+        bytes_a = sum(_stored_bytes(p.a, stored_a) for p in pairs)
+        bytes_b = sum(_stored_bytes(p.b, stored_b) for p in pairs)
         count = _plural(len(pairs), f"{op_type} op")
         roles = _roles_text(comparison, [(p.a, "a") for p in pairs])
         words_a, words_b = _storage_words(dtype_a, scheme_a), _storage_words(dtype_b, scheme_b)
@@ -227,10 +234,11 @@ def _weight_findings(comparison: Comparison) -> list[dict[str, Any]]:
             scheme_a=scheme_a, scheme_b=scheme_b,
         ))
 
-    for side, units, sign in (("A", comparison.pairing.only_a, -1), ("B", comparison.pairing.only_b, 1)):
-        weighted = [u for u in units if u.weight_bytes]
+    sides = (("A", comparison.pairing.only_a, -1, stored_a), ("B", comparison.pairing.only_b, 1, stored_b))
+    for side, units, sign, stored in sides:
+        weighted = [u for u in units if _stored_bytes(u, stored)]
         if weighted:
-            total = sum(u.weight_bytes for u in weighted)
+            total = sum(_stored_bytes(u, stored) for u in weighted)
             types = Counter(u.type for u in weighted)
             kinds = ", ".join(f"{n} {t}" for t, n in types.most_common())
             findings.append(_finding(
@@ -243,7 +251,7 @@ def _weight_findings(comparison: Comparison) -> list[dict[str, Any]]:
                 count=len(weighted), bytes=total,
             ))
 
-    unattached = _unattached_bytes(comparison)
+    unattached = _unattached_bytes(comparison, stored_a, stored_b)
     if unattached:
         findings.append(_finding(
             "weights_unattached",
@@ -253,9 +261,14 @@ def _weight_findings(comparison: Comparison) -> list[dict[str, Any]]:
     return findings
 
 
-def _unattached_bytes(comparison: Comparison) -> int:
-    total_a = sum(w.weight_bytes for f in comparison.units_a.values() for w in f.unattached)
-    total_b = sum(w.weight_bytes for f in comparison.units_b.values() for w in f.unattached)
+def _stored_bytes(unit: Unit, stored: dict[str, int]) -> int:
+    """Return the bytes of the blobs that the unit's ops and wrappers claim first in their program."""
+    return sum(stored.get(x.id, 0) for x in unit.ops) + sum(stored.get(w.id, 0) for w in unit.wrappers)
+
+
+def _unattached_bytes(comparison: Comparison, stored_a: dict[str, int], stored_b: dict[str, int]) -> int:
+    total_a = sum(stored_a.get(w.id, 0) for f in comparison.units_a.values() for w in f.unattached)
+    total_b = sum(stored_b.get(w.id, 0) for f in comparison.units_b.values() for w in f.unattached)
     return total_b - total_a
 
 
