@@ -74,17 +74,9 @@ def mlinspect_summary(path: Path) -> Callable[[], Any]:
     return lambda: summarize(load(path))
 
 
-def raw_walk(path: Path) -> Callable[[], int]:
+def parsed_walk(path: Path, visit: Callable[[Any], int]) -> Callable[[], int]:
+    """Return a function that parses the model file and sums `visit` over every block of every function."""
     from coremltools.proto import Model_pb2
-
-    def visit(block: Any) -> int:
-        count = 0
-        for operation in block.operations:
-            count += 1
-            operation.type
-            for nested in operation.blocks:
-                count += visit(nested)
-        return count
 
     def walk() -> int:
         spec = Model_pb2.Model()
@@ -98,9 +90,20 @@ def raw_walk(path: Path) -> Callable[[], int]:
     return walk
 
 
-def graph_walk(path: Path) -> Callable[[], int]:
-    from coremltools.proto import Model_pb2
+def raw_walk(path: Path) -> Callable[[], int]:
+    def visit(block: Any) -> int:
+        count = 0
+        for operation in block.operations:
+            count += 1
+            operation.type
+            for nested in operation.blocks:
+                count += visit(nested)
+        return count
 
+    return parsed_walk(path, visit)
+
+
+def graph_walk(path: Path) -> Callable[[], int]:
     def visit(block: Any) -> int:
         count = 0
         for operation in block.operations:
@@ -115,16 +118,7 @@ def graph_walk(path: Path) -> Callable[[], int]:
                 count += visit(nested)
         return count
 
-    def walk() -> int:
-        spec = Model_pb2.Model()
-        spec.ParseFromString((path / MODEL_FILE).read_bytes())
-        return sum(
-            visit(block)
-            for function in spec.mlProgram.functions.values()
-            for block in function.block_specializations.values()
-        )
-
-    return walk
+    return parsed_walk(path, visit)
 
 
 def field_walk(path: Path) -> Callable[[], int]:
