@@ -228,3 +228,5 @@ def test_shared_blobs_counted_once_in_findings(shared_weight_packages):
     assert storage["numbers"]["count"] == 2
     assert storage["numbers"]["bytes_a"] == _weight_bytes(a)
     assert storage["numbers"]["bytes_b"] == _weight_bytes(b)
+    assert "first/" in storage["text"]
+    assert "second/" in storage["text"]

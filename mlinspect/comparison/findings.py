@@ -31,7 +31,9 @@ def _finding(kind: str, text: str, *, bytes_delta: int = 0, ops_a=(), ops_b=(), 
 
 
 def _names(ids: list[str]) -> str:
-    shown = ", ".join(i.rsplit("/", 1)[-1] for i in ids[:_MAX_NAMED])
+    """Return the first few op names; whole ids (function/name) when the ops span several functions."""
+    several_functions = len({i.split("/", 1)[0] for i in ids}) > 1
+    shown = ", ".join(i if several_functions else i.rsplit("/", 1)[-1] for i in ids[:_MAX_NAMED])
     return shown + (f" and {len(ids) - _MAX_NAMED} more" if len(ids) > _MAX_NAMED else "")
 
 
