@@ -96,12 +96,24 @@ class Operation:
     inputs: Mapping[str, tuple[Binding, ...]]
     outputs: tuple[NamedValue, ...]
     attributes: Mapping[str, Literal]
-    references: tuple[tuple[str, str], ...]
-    """(parameter, value name) of each input bound to a named value, in the order of `inputs`."""
-    stored_blobs: tuple[Blob, ...]
-    """The blobs of `literals()`, in that order: the weight-file blobs the op references directly."""
     blocks: tuple[Block, ...] = ()
     category: str = "other"
+    # Derived from `inputs` and `attributes` once, because the analyses read them many times per op.
+    _input_names: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+    _blobs: tuple[Blob, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = []
+        blobs = []
+        for param, bindings in self.inputs.items():
+            for binding in bindings:
+                if binding.name is not None:
+                    names.append((param, binding.name))
+                elif binding.literal is not None and binding.literal.blob is not None:
+                    blobs.append(binding.literal.blob)
+        blobs += [literal.blob for literal in self.attributes.values() if literal.blob is not None]
+        object.__setattr__(self, "_input_names", tuple(names))
+        object.__setattr__(self, "_blobs", tuple(blobs))
 
     @property
     def name(self) -> str:
@@ -110,19 +122,11 @@ class Operation:
 
     def input_names(self) -> tuple[tuple[str, str], ...]:
         """Return (parameter, value name) for each input bound to a named value."""
-        return self.references
-
-    def literals(self) -> Iterator[Literal]:
-        """Yield the literal values written into the op: inline inputs and attributes."""
-        for bindings in self.inputs.values():
-            for binding in bindings:
-                if binding.literal is not None:
-                    yield binding.literal
-        yield from self.attributes.values()
+        return self._input_names
 
     def blobs(self) -> tuple[Blob, ...]:
-        """Return the weight-file blobs the op references directly."""
-        return self.stored_blobs
+        """Return the weight-file blobs the op references directly: in inline inputs, then in attributes."""
+        return self._blobs
 
 
 @dataclass(frozen=True, slots=True)

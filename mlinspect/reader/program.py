@@ -209,25 +209,11 @@ class ProgramReader:
             name = named.value if named is not None and isinstance(named.value, str) else f"{op_type}_{index}"
         op_id = f"{self._function}/{name}"
 
-        # Blobs in the order `Operation.literals` yields them: inline inputs, then attributes.
-        blobs: list[Blob] = []
-        inputs = {}
-        references = []
         message_inputs = message.inputs
-        for param in sorted(message_inputs):
-            bindings = []
-            for binding in message_inputs[param].arguments:
-                if binding.WhichOneof("binding") == "name":
-                    value_name = binding.name
-                    bindings.append(self._bindings.get(value_name) or self._named_binding(value_name))
-                    references.append((param, value_name))
-                else:
-                    literal = self._literal(binding.value)
-                    bindings.append(Binding(literal=literal))
-                    if literal.blob is not None:
-                        blobs.append(literal.blob)
-            inputs[param] = tuple(bindings)
-        blobs += [literal.blob for literal in attributes.values() if literal.blob is not None]
+        inputs = {
+            param: tuple([self._binding(binding) for binding in message_inputs[param].arguments])
+            for param in sorted(message_inputs)
+        }
         blocks = ()
         if message.blocks:
             blocks = tuple(
@@ -244,13 +230,16 @@ class ProgramReader:
             attributes=attributes,
             blocks=blocks,
             category=category_of(op_type),
-            references=tuple(references),
-            stored_blobs=tuple(blobs),
         )
 
-    def _named_binding(self, name: str) -> Binding:
-        binding = self._bindings[name] = Binding(name=name)
-        return binding
+    def _binding(self, message: Any) -> Binding:
+        if message.WhichOneof("binding") == "name":
+            name = message.name
+            binding = self._bindings.get(name)
+            if binding is None:
+                binding = self._bindings[name] = Binding(name=name)
+            return binding
+        return Binding(literal=self._literal(message.value))
 
     def _literal(self, message: Any) -> Literal:
         # Literals repeat (axes, permutations, dtype names, shared blob
